@@ -1,0 +1,173 @@
+// Every setting the server reads, from the environment (and .env), with defaults and validation.
+// .env.example and docs/configuration.md list the same variables; keep the three in step.
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import { type SampleRate, SupportedSampleRates } from "../domain/Audio.ts"
+import { type MockSettings, readMockSettings } from "./MockSettings.ts"
+import { type PortName, type PortPolicy, readPortPolicy } from "./PortPolicy.ts"
+import { boolVar, InvalidConfig, intVar, oneOfVar, readVar, stringVar } from "./readVar.ts"
+
+export const SttProviders = ["mock"] as const
+export const LlmProviders = ["mock"] as const
+export const TtsProviders = ["mock"] as const
+export const EnrichmentProviders = ["mock"] as const
+export const NodeEnvs = ["development", "production", "test"] as const
+export type NodeEnv = (typeof NodeEnvs)[number]
+
+/** Smallest JWT secret accepted in production, in bytes (HS256 wants at least 256 bits). */
+export const MinJwtSecretBytes = 32
+
+/** Used only outside production when JWT_SECRET is unset; the server warns loudly when it does. */
+export const DevelopmentJwtSecret = "voice-stream-development-secret-do-not-use-in-production"
+
+export const DefaultSystemPrompt =
+  "You are a concise voice assistant for a crypto-trading app. Answer in one to three short spoken sentences. " +
+  "Use only the live market context you are given for prices and news, say when it is missing or stale, " +
+  "and never invent figures."
+
+export interface AppSettings {
+  readonly nodeEnv: NodeEnv
+  readonly host: string
+  readonly port: number
+  readonly jwtSecret: Redacted.Redacted<string>
+  /** True when JWT_SECRET was not set and the development secret is in use. */
+  readonly jwtSecretIsDefault: boolean
+  /** "*" allows any Origin; otherwise the exact origins allowed. Requests without an Origin header are allowed. */
+  readonly corsOrigins: "*" | ReadonlyArray<string>
+  readonly maxConcurrentSessions: number
+  readonly maxSessionsPerUser: number
+  readonly maxFrameBytes: number
+  readonly badMessageLimit: number
+  readonly badMessageWindowMs: number
+  readonly historyMaxTurns: number
+  readonly enrichmentBudgetMs: number
+  readonly shutdownGraceMs: number
+  readonly sttProvider: (typeof SttProviders)[number]
+  readonly llmProvider: (typeof LlmProviders)[number]
+  readonly ttsProvider: (typeof TtsProviders)[number]
+  readonly enrichmentProvider: (typeof EnrichmentProviders)[number]
+  readonly defaultOutputSampleRate: SampleRate
+  readonly systemPrompt: string
+  readonly policies: Readonly<Record<PortName, PortPolicy>>
+  readonly mock: MockSettings
+  readonly debug: boolean
+}
+
+export class AppConfig extends Context.Service<AppConfig, AppSettings>()("voice-stream/config/AppConfig") {
+  /** Reads and validates the settings from the current ConfigProvider; fails with InvalidConfig. */
+  static readonly layer = Layer.effect(
+    AppConfig,
+    Effect.suspend(() => loadSettings)
+  )
+}
+
+const corsOrigins = (variable: string) =>
+  stringVar(variable, "*").pipe(
+    Effect.flatMap((raw): Effect.Effect<"*" | ReadonlyArray<string>, InvalidConfig> => {
+      const list = raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+      if (list.includes("*")) return Effect.succeed("*" as const)
+      const bad = list.find((origin) => !/^https?:\/\/[^/\s]+$/.test(origin))
+      return bad === undefined && list.length > 0
+        ? Effect.succeed(list as ReadonlyArray<string>)
+        : Effect.fail(
+            new InvalidConfig({
+              variable,
+              message: `${variable} must be "*" or a comma-separated list of origins like https://app.example.com; got ${JSON.stringify(bad ?? raw)}`
+            })
+          )
+    })
+  )
+
+const sampleRate = (variable: string, fallback: SampleRate) =>
+  intVar(variable, fallback, 8000, 48000).pipe(
+    Effect.filterOrFail(
+      (n): n is SampleRate => (SupportedSampleRates as ReadonlyArray<number>).includes(n),
+      (n) =>
+        new InvalidConfig({
+          variable,
+          message: `${variable}=${n} is not supported; allowed: ${SupportedSampleRates.join(", ")}`
+        })
+    )
+  )
+
+const jwtSecret = (nodeEnv: NodeEnv) =>
+  readVar("JWT_SECRET", Config.option(Config.Redacted("JWT_SECRET"))).pipe(
+    Effect.flatMap((secret) => {
+      const value = Option.map(secret, Redacted.value).pipe(Option.filter((s) => s.length > 0))
+      const bytes = Option.match(value, { onNone: () => 0, onSome: (s) => Buffer.byteLength(s, "utf8") })
+      if (nodeEnv === "production" && bytes < MinJwtSecretBytes) {
+        return Effect.fail(
+          new InvalidConfig({
+            variable: "JWT_SECRET",
+            message: Option.isNone(value)
+              ? "JWT_SECRET is required in production (at least 32 random bytes, e.g. `openssl rand -base64 48`)"
+              : `JWT_SECRET is too weak for production: ${bytes} bytes, at least ${MinJwtSecretBytes} required`
+          })
+        )
+      }
+      return Effect.succeed(
+        Option.match(value, {
+          onNone: () => ({ secret: Redacted.make(DevelopmentJwtSecret), isDefault: true, weak: false }),
+          onSome: (s) => ({ secret: Redacted.make(s), isDefault: false, weak: bytes < MinJwtSecretBytes })
+        })
+      )
+    })
+  )
+
+const portPolicies = Effect.all({
+  stt: readPortPolicy("stt"),
+  llm: readPortPolicy("llm"),
+  tts: readPortPolicy("tts"),
+  enrichment: readPortPolicy("enrichment")
+})
+
+export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.gen(function* () {
+  const nodeEnv = yield* oneOfVar("NODE_ENV", NodeEnvs, "development")
+  const secret = yield* jwtSecret(nodeEnv)
+  const origins = yield* corsOrigins("STREAM_CORS_ORIGIN")
+  if (nodeEnv === "production" && origins === "*") {
+    return yield* new InvalidConfig({
+      variable: "STREAM_CORS_ORIGIN",
+      message: "STREAM_CORS_ORIGIN=* is refused in production: list the app origins allowed to connect"
+    })
+  }
+  const settings: AppSettings = {
+    nodeEnv,
+    host: yield* stringVar("STREAM_HOST", "0.0.0.0"),
+    port: yield* intVar("STREAM_WS_PORT", 3001, 0, 65535),
+    jwtSecret: secret.secret,
+    jwtSecretIsDefault: secret.isDefault,
+    corsOrigins: origins,
+    maxConcurrentSessions: yield* intVar("STREAM_MAX_CONCURRENT_SESSIONS", 200, 1),
+    maxSessionsPerUser: yield* intVar("STREAM_MAX_SESSIONS_PER_USER", 3, 1),
+    maxFrameBytes: yield* intVar("STREAM_MAX_FRAME_BYTES", 65536, 1024, 16 * 1024 * 1024),
+    badMessageLimit: yield* intVar("STREAM_BAD_MESSAGE_LIMIT", 10, 1),
+    badMessageWindowMs: yield* intVar("STREAM_BAD_MESSAGE_WINDOW_MS", 10000, 1),
+    historyMaxTurns: yield* intVar("STREAM_HISTORY_MAX_TURNS", 20, 1, 1000),
+    enrichmentBudgetMs: yield* intVar("STREAM_ENRICHMENT_BUDGET_MS", 300, 0, 60000),
+    shutdownGraceMs: yield* intVar("STREAM_SHUTDOWN_GRACE_MS", 10000, 0, 600000),
+    sttProvider: yield* oneOfVar("STREAM_STT_PROVIDER", SttProviders, "mock"),
+    llmProvider: yield* oneOfVar("STREAM_LLM_PROVIDER", LlmProviders, "mock"),
+    ttsProvider: yield* oneOfVar("STREAM_TTS_PROVIDER", TtsProviders, "mock"),
+    enrichmentProvider: yield* oneOfVar("STREAM_ENRICHMENT", EnrichmentProviders, "mock"),
+    defaultOutputSampleRate: yield* sampleRate("STREAM_OUTPUT_SAMPLE_RATE", 24000),
+    systemPrompt: yield* stringVar("STREAM_SYSTEM_PROMPT", DefaultSystemPrompt),
+    policies: yield* portPolicies,
+    mock: yield* readMockSettings,
+    debug: yield* boolVar("STREAM_DEBUG", false)
+  }
+  if (secret.isDefault) {
+    yield* Effect.logWarning(
+      "JWT_SECRET is not set: using the built-in DEVELOPMENT secret. Anyone can mint tokens for this server. " +
+        "Set JWT_SECRET (32+ random bytes) before exposing it; NODE_ENV=production refuses to start without one."
+    )
+  } else if (secret.weak) {
+    yield* Effect.logWarning(`JWT_SECRET is shorter than ${MinJwtSecretBytes} bytes; production refuses such a secret.`)
+  }
+  if (origins === "*" && nodeEnv !== "production") {
+    yield* Effect.logWarning("STREAM_CORS_ORIGIN=* lets any web page connect; production refuses it.")
+  }
+  return settings
+})

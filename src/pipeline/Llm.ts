@@ -1,0 +1,27 @@
+// The language-model port: a conversation in, a stream of reply text deltas out.
+import { Context, Schema, type Stream } from "effect"
+import type { EnrichmentContext } from "../domain/Enrichment.ts"
+import { portErrorFields } from "./PortError.ts"
+
+export class LlmError extends Schema.TaggedError<LlmError>()("LlmError", portErrorFields) {}
+
+export interface ChatMessage {
+  readonly role: "user" | "assistant"
+  readonly content: string
+}
+
+export interface LlmRequest {
+  readonly system: string
+  /** Earlier turns, oldest first, then the current user message last. */
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly context: EnrichmentContext
+}
+
+export class Llm extends Context.Service<
+  Llm,
+  {
+    readonly provider: string
+    readonly model: string
+    readonly stream: (request: LlmRequest) => Stream.Stream<string, LlmError>
+  }
+>()("voice-stream/pipeline/Llm") {}

@@ -1,0 +1,148 @@
+// One turn's reply: enrichment within its budget, the LLM's tokens sent as they come, cut into sentences, each
+// sentence spoken by TTS as soon as it is complete, audio sent in order, and a latency breakdown at the end.
+import { Clock, Effect, Option, Stream } from "effect"
+import type { AudioFormat } from "../domain/Audio.ts"
+import { durationMs } from "../domain/Audio.ts"
+import { type EnrichmentContext, emptyContext } from "../domain/Enrichment.ts"
+import type { ErrorCode } from "../domain/Errors.ts"
+import type { CancelReason, LatencyBreakdown, ServerEvent } from "../domain/Protocol.ts"
+import { Enricher } from "./Enricher.ts"
+import { type ChatMessage, Llm, type LlmError } from "./Llm.ts"
+import { chunkSentences } from "./SentenceChunker.ts"
+import { Tts, type TtsError } from "./Tts.ts"
+
+export interface ReplyRequest {
+  readonly turn: number
+  readonly userText: string
+  /** Earlier turns, oldest first, not including this turn's user message. */
+  readonly history: ReadonlyArray<ChatMessage>
+  readonly systemPrompt: string
+  readonly outputFormat: AudioFormat
+  readonly enrichmentBudgetMs: number
+  /** Clock time the turn began: end of speech, input.commit, or receipt of input.text. */
+  readonly startedAt: number
+  /** Time from end of speech to the final transcript, or null for a typed turn. */
+  readonly sttMs: number | null
+}
+
+export interface ReplyIO {
+  readonly event: (event: ServerEvent) => Effect.Effect<void>
+  readonly audio: (pcm: Uint8Array) => Effect.Effect<void>
+}
+
+/** How a reply ended, with the reply text exactly as sent to the client (what the history keeps). */
+export type ReplyOutcome =
+  | { readonly _tag: "Done"; readonly textSent: string }
+  | { readonly _tag: "Failed"; readonly textSent: string; readonly code: ErrorCode }
+
+/** Mutable progress of a running reply, readable by whoever cancels it. */
+export class ReplyProgress {
+  textSent = ""
+  cancelReason: CancelReason = "new_turn"
+}
+
+const errorCode = (error: LlmError | TtsError): ErrorCode => {
+  const port = error._tag === "LlmError" ? "llm" : "tts"
+  return error.reason === "timeout" ? `${port}_timeout` : `${port}_failed`
+}
+
+/** Enrichment bounded by the budget: late or failed parts are left out and named in `missing`. */
+const enrichWithinBudget = (text: string, budgetMs: number) =>
+  Effect.gen(function* () {
+    const enricher = yield* Enricher
+    const result = yield* enricher.enrich(text).pipe(Effect.result, Effect.timeoutOption(budgetMs))
+    return Option.match(result, {
+      onNone: (): EnrichmentContext => ({ ...emptyContext, missing: ["market data (not ready within the budget)"] }),
+      onSome: (r): EnrichmentContext =>
+        r._tag === "Success" ? r.success : { ...emptyContext, missing: ["market data (source unavailable)"] }
+    })
+  })
+
+export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: ReplyIO, progress: ReplyProgress) {
+  const llm = yield* Llm
+  const tts = yield* Tts
+  const { turn } = request
+  const since = (from: number) => Effect.map(Clock.currentTimeMillis, (now) => now - from)
+
+  const enrichStart = yield* Clock.currentTimeMillis
+  const context = yield* enrichWithinBudget(request.userText, request.enrichmentBudgetMs)
+  const enrichmentMs = yield* since(enrichStart)
+  yield* io.event({ type: "context", turn, context })
+
+  const llmStart = yield* Clock.currentTimeMillis
+  let llmFirstTokenMs: number | null = null
+  let ttsStart: number | null = null
+  let ttsFirstByteMs: number | null = null
+  let firstAudioMs: number | null = null
+  let audioBytes = 0
+
+  const deltas = llm
+    .stream({
+      system: request.systemPrompt,
+      messages: [...request.history, { role: "user", content: request.userText }],
+      context
+    })
+    .pipe(
+      Stream.tap((delta) =>
+        Effect.gen(function* () {
+          if (llmFirstTokenMs === null) llmFirstTokenMs = yield* since(llmStart)
+          progress.textSent += delta
+          yield* io.event({ type: "response.text.delta", turn, delta })
+        })
+      )
+    )
+
+  const audio = chunkSentences(deltas).pipe(
+    // Let the LLM run ahead of TTS, so text deltas are never held back by speech synthesis.
+    Stream.buffer({ capacity: 64 }),
+    Stream.tap(() =>
+      ttsStart === null
+        ? Effect.map(Clock.currentTimeMillis, (now) => {
+            ttsStart = now
+          })
+        : Effect.void
+    ),
+    // One sentence at a time, in order: audio of sentence n+1 never overtakes sentence n.
+    Stream.flatMap((sentence) => tts.synthesize(sentence, request.outputFormat))
+  )
+
+  const outcome = yield* Stream.runForEach(audio, (pcm) =>
+    Effect.gen(function* () {
+      if (ttsFirstByteMs === null) {
+        ttsFirstByteMs = yield* since(ttsStart ?? llmStart)
+        firstAudioMs = yield* since(request.startedAt)
+        yield* io.event({ type: "response.audio.start", turn, format: request.outputFormat })
+      }
+      audioBytes += pcm.byteLength
+      yield* io.audio(pcm)
+    })
+  ).pipe(
+    Effect.as<ReplyOutcome>({ _tag: "Done", textSent: "" }),
+    Effect.catch((error) =>
+      Effect.as(
+        io.event({ type: "error", code: errorCode(error), message: error.message, recoverable: true, turn }),
+        { _tag: "Failed", textSent: "", code: errorCode(error) } as ReplyOutcome
+      )
+    )
+  )
+  if (outcome._tag === "Failed") return { ...outcome, textSent: progress.textSent }
+
+  if (audioBytes > 0) {
+    yield* io.event({
+      type: "response.audio.done",
+      turn,
+      bytes: audioBytes,
+      durationMs: durationMs(request.outputFormat, audioBytes)
+    })
+  }
+  const latency: LatencyBreakdown = {
+    sttMs: request.sttMs,
+    enrichmentMs,
+    llmFirstTokenMs,
+    ttsFirstByteMs,
+    firstAudioMs,
+    totalMs: yield* since(request.startedAt)
+  }
+  yield* io.event({ type: "response.done", turn, text: progress.textSent, latency })
+  return { _tag: "Done", textSent: progress.textSent } as ReplyOutcome
+})

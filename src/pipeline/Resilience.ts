@@ -1,0 +1,83 @@
+// The one resilience policy of the pipeline: timeouts (first useful chunk, then idle), retries with
+// exponential backoff and jitter for retryable errors only, and a per-port concurrency limit.
+// Adapters never retry by themselves; every port call goes through here.
+import { Duration, Effect, Schedule, type Semaphore, Stream } from "effect"
+import type { PortPolicy } from "../config/PortPolicy.ts"
+import type { PortErrorFactory, PortFailure } from "./PortError.ts"
+
+/**
+ * Backoff for retryable failures: base · 2^n capped at the maximum, each delay scaled by a random 0.8–1.2,
+ * never shorter than a provider's retry-after, at most `policy.retries` times.
+ */
+export const retrySchedule = <E extends PortFailure>(policy: PortPolicy) =>
+  Schedule.exponential(Duration.millis(policy.retryBaseDelayMs)).pipe(
+    Schedule.modifyDelay(({ duration }) =>
+      Effect.succeed(Duration.millis(Math.min(Duration.toMillis(duration), policy.retryMaxDelayMs)))
+    ),
+    Schedule.jittered,
+    Schedule.setInputType<E>(),
+    Schedule.modifyDelay(({ duration, input }) =>
+      Effect.succeed(Duration.millis(Math.max(Duration.toMillis(duration), input.retryAfterMs ?? 0)))
+    ),
+    Schedule.while(({ input, attempt }) => input.retryable && attempt <= policy.retries)
+  )
+
+const timeoutError = <E>(makeError: PortErrorFactory<E>, what: string, ms: number) =>
+  makeError({ reason: "timeout", retryable: true, message: `${what} within ${ms} ms` })
+
+/**
+ * Guards a streaming call: waits for a permit, fails with a retryable timeout when the first element takes longer
+ * than `firstChunkTimeoutMs` or a later one longer than `idleTimeoutMs`, and retries the whole call only while it has
+ * produced nothing (output already sent cannot be taken back).
+ */
+export const guardStream = <E extends PortFailure>(
+  policy: PortPolicy,
+  permits: Semaphore.Semaphore,
+  makeError: PortErrorFactory<E>
+) =>
+  <A>(open: () => Stream.Stream<A, E>): Stream.Stream<A, E> =>
+    Stream.suspend(() => {
+      let started = false
+      const attempt: Stream.Stream<A, E> = Stream.transformPull(Stream.suspend(open), (pull) =>
+        Effect.succeed(
+          Effect.suspend(() =>
+            started
+              ? Effect.timeoutOrElse(pull, {
+                  duration: Duration.millis(policy.idleTimeoutMs),
+                  orElse: () => Effect.fail(timeoutError(makeError, "no further output", policy.idleTimeoutMs))
+                })
+              : Effect.timeoutOrElse(pull, {
+                  duration: Duration.millis(policy.firstChunkTimeoutMs),
+                  orElse: () => Effect.fail(timeoutError(makeError, "no first output", policy.firstChunkTimeoutMs))
+                })
+          ).pipe(
+            Effect.tap(() =>
+              Effect.sync(() => {
+                started = true
+              })
+            )
+          )
+        )
+      )
+      const retried = attempt.pipe(
+        Stream.retry(retrySchedule<E>(policy).pipe(Schedule.while(() => !started)))
+      )
+      const permit = Effect.acquireRelease(permits.take(1), () => permits.release(1))
+      return Stream.unwrap(Effect.as(permit, retried))
+    })
+
+/** Guards a single-answer call: permit, timeout, retries for retryable failures. */
+export const guardEffect = <E extends PortFailure>(
+  policy: PortPolicy,
+  permits: Semaphore.Semaphore,
+  makeError: PortErrorFactory<E>
+) =>
+  <A>(call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    call.pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.millis(policy.firstChunkTimeoutMs),
+        orElse: () => Effect.fail(timeoutError(makeError, "no answer", policy.firstChunkTimeoutMs))
+      }),
+      Effect.retry(retrySchedule<E>(policy)),
+      permits.withPermits(1)
+    )

@@ -1,0 +1,89 @@
+// Cuts a stream of LLM text deltas into sentences, so each can go to TTS as soon as it is complete.
+import { Stream } from "effect"
+
+/** Words whose trailing period does not end a sentence. */
+const Abbreviations = new Set(["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "approx", "no", "u.s", "inc", "ltd", "co"])
+
+/** A sentence longer than this is cut at its last comma or space, so TTS never waits on a run-on reply. */
+export const MaxSentenceLength = 240
+
+const isTerminator = (ch: string) => ch === "." || ch === "!" || ch === "?" || ch === "…"
+const isClosing = (ch: string) => ch === '"' || ch === "'" || ch === ")" || ch === "”" || ch === "’"
+
+/** Incremental sentence splitter: push deltas, take the sentences they completed, flush the rest at the end. */
+export class SentenceChunker {
+  private buffer = ""
+
+  push(delta: string): Array<string> {
+    this.buffer += delta
+    const sentences: Array<string> = []
+    let start = 0
+    for (let i = 0; i < this.buffer.length; i++) {
+      const ch = this.buffer[i]!
+      if (ch === "\n") {
+        this.take(sentences, start, i + 1)
+        start = i + 1
+        continue
+      }
+      if (!isTerminator(ch)) continue
+      let end = i + 1
+      while (end < this.buffer.length && (isTerminator(this.buffer[end]!) || isClosing(this.buffer[end]!))) end++
+      // A boundary needs what follows to be known: whitespace after it. At the end of the buffer, wait for more.
+      if (end >= this.buffer.length) break
+      if (!/\s/.test(this.buffer[end]!)) continue
+      if (ch === "." && this.isAbbreviation(start, i)) continue
+      this.take(sentences, start, end)
+      start = end
+      i = end - 1
+    }
+    this.buffer = this.buffer.slice(start)
+    while (this.buffer.length > MaxSentenceLength) {
+      const cut = this.cutPoint()
+      this.take(sentences, 0, cut)
+      this.buffer = this.buffer.slice(cut)
+    }
+    return sentences
+  }
+
+  /** The text left after the last boundary, if any; the chunker is empty afterwards. */
+  flush(): string | undefined {
+    const rest = this.buffer.trim()
+    this.buffer = ""
+    return rest.length > 0 ? rest : undefined
+  }
+
+  private take(into: Array<string>, from: number, to: number) {
+    const sentence = this.buffer.slice(from, to).trim()
+    if (sentence.length > 0) into.push(sentence)
+  }
+
+  private isAbbreviation(start: number, dot: number): boolean {
+    const before = this.buffer.slice(start, dot)
+    const word = /([A-Za-z.]+)$/.exec(before)?.[1]?.toLowerCase()
+    if (word === undefined) return false
+    return Abbreviations.has(word) || /^[a-z]$/.test(word)
+  }
+
+  private cutPoint(): number {
+    const window = this.buffer.slice(0, MaxSentenceLength)
+    const comma = window.lastIndexOf(", ")
+    if (comma > MaxSentenceLength / 2) return comma + 1
+    const space = window.lastIndexOf(" ")
+    return space > 0 ? space : MaxSentenceLength
+  }
+}
+
+/** Stream form: deltas in, whole sentences out (the last one flushed when the deltas end). */
+export const chunkSentences = <E, R>(deltas: Stream.Stream<string, E, R>): Stream.Stream<string, E, R> =>
+  Stream.suspend(() => {
+    const chunker = new SentenceChunker()
+    return deltas.pipe(
+      Stream.flatMap((delta) => Stream.fromIterable(chunker.push(delta))),
+      Stream.concat(
+        Stream.suspend(() => {
+          const rest = chunker.flush()
+          return rest === undefined ? Stream.empty : Stream.make(rest)
+        })
+      )
+    )
+  })

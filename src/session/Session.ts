@@ -1,0 +1,332 @@
+// The Session actor: one scoped fiber per connection that owns all of its work. Audio flows through the Stt port,
+// turns start on endpointing, input.commit or input.text, and each reply runs in one replaceable fiber.
+import { type Cause, Clock, Deferred, Effect, Exit, FiberHandle, Queue, Schedule, Stream } from "effect"
+import { AppConfig } from "../config/AppConfig.ts"
+import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Audio.ts"
+import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
+import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
+import { Enricher } from "../pipeline/Enricher.ts"
+import { ReplyProgress, runReply } from "../pipeline/Reply.ts"
+import { retrySchedule } from "../pipeline/Resilience.ts"
+import { Stt, type SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
+import { BadMessageWindow } from "./BadMessageWindow.ts"
+import { Conversation } from "./Conversation.ts"
+import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
+import { makeOutbox } from "./Outbox.ts"
+import type { Transport } from "./Transport.ts"
+
+/** Audio frames buffered between the socket and the STT; beyond it the socket reader waits (backpressure). */
+export const SttInputCapacity = 256
+
+export interface SessionInfo {
+  readonly sessionId: string
+  readonly userId: string
+}
+
+/** The ways a session ends from the inside, with the close code the client sees. */
+class SessionEnd {
+  readonly reason: SessionEndReason
+  readonly code: number
+  readonly detail: string
+  constructor(reason: SessionEndReason, code: number, detail: string) {
+    this.reason = reason
+    this.code = code
+    this.detail = detail
+  }
+}
+
+const closeCodeFor = (reason: SessionEndReason): number =>
+  reason === "server_shutdown"
+    ? CloseCode.serviceRestart
+    : reason === "protocol_violation"
+      ? CloseCode.policyViolation
+      : reason === "frame_too_large"
+        ? CloseCode.messageTooBig
+        : reason === "internal_error"
+          ? CloseCode.internalError
+          : CloseCode.normal
+
+/**
+ * Runs one session until the client leaves, breaks the protocol, or `shutdown` completes; returns why it ended.
+ * Everything it starts lives in the caller's Scope, so closing that scope stops it all.
+ */
+export const runSession = Effect.fn("session")(function* (
+  transport: Transport,
+  info: SessionInfo,
+  shutdown: Deferred.Deferred<void>
+) {
+  const config = yield* AppConfig
+  const stt = yield* Stt
+  const enricher = yield* Enricher
+  const outbox = yield* makeOutbox(transport)
+  const conversation = new Conversation(config.historyMaxTurns)
+  const badMessages = new BadMessageWindow(config.badMessageLimit, config.badMessageWindowMs)
+  const replyHandle = yield* FiberHandle.make<void>()
+  const sttTimer = yield* FiberHandle.make<void>()
+
+  let formats: { readonly input: AudioFormat; readonly output: AudioFormat } | undefined
+  let sttInput: Queue.Queue<SttInput, Cause.Done> | undefined
+  let lastTurn = 0
+  let utterance: { turn?: number; endedAt?: number } = {}
+  let currentReply: ReplyProgress | undefined
+
+  const debug = (message: string, fields: Record<string, unknown>) =>
+    config.debug ? Effect.logDebug(message, fields) : Effect.void
+
+  // ---- replies ----
+
+  const cancelReply = (reason: ReplyProgress["cancelReason"]) =>
+    Effect.suspend(() => {
+      if (currentReply === undefined) return Effect.void
+      currentReply.cancelReason = reason
+      return FiberHandle.clear(replyHandle)
+    })
+
+  const startReply = (turn: number, userText: string, startedAt: number, sttMs: number | null) =>
+    Effect.gen(function* () {
+      yield* cancelReply("new_turn")
+      const history = conversation.snapshot()
+      conversation.addUser(userText)
+      const progress = new ReplyProgress()
+      currentReply = progress
+      const reply = runReply(
+        {
+          turn,
+          userText,
+          history,
+          systemPrompt: config.systemPrompt,
+          outputFormat: formats!.output,
+          enrichmentBudgetMs: config.enrichmentBudgetMs,
+          startedAt,
+          sttMs
+        },
+        outbox,
+        progress
+      ).pipe(
+        Effect.onExit((exit) =>
+          Effect.gen(function* () {
+            conversation.addAssistant(progress.textSent)
+            if (currentReply === progress) currentReply = undefined
+            if (Exit.hasInterrupts(exit)) {
+              yield* outbox.event({
+                type: "response.cancelled",
+                turn,
+                reason: progress.cancelReason,
+                textSent: progress.textSent
+              })
+            }
+          })
+        ),
+        Effect.catchCause((cause) =>
+          Effect.logError("reply failed unexpectedly", cause).pipe(
+            Effect.andThen(
+              outbox.event({
+                type: "error",
+                code: "internal_error",
+                message: "The reply failed unexpectedly",
+                recoverable: true,
+                turn
+              })
+            )
+          )
+        ),
+        Effect.asVoid,
+        Effect.annotateLogs({ turn })
+      )
+      yield* FiberHandle.run(replyHandle, reply)
+    })
+
+  // ---- speech ----
+
+  const utteranceTurn = () => {
+    if (utterance.turn === undefined) utterance.turn = ++lastTurn
+    return utterance.turn
+  }
+
+  const onSttTimeout = Effect.suspend(() => {
+    const turn = utterance.turn
+    utterance = {}
+    return outbox.event({
+      type: "error",
+      code: "stt_timeout",
+      message: `No final transcript within ${config.policies.stt.firstChunkTimeoutMs} ms of the end of speech`,
+      recoverable: true,
+      ...(turn === undefined ? {} : { turn })
+    })
+  })
+
+  const markSpeechEnded = Effect.gen(function* () {
+    if (utterance.endedAt !== undefined) return
+    utterance.endedAt = yield* Clock.currentTimeMillis
+    yield* FiberHandle.run(
+      sttTimer,
+      Effect.sleep(config.policies.stt.firstChunkTimeoutMs).pipe(Effect.andThen(onSttTimeout))
+    )
+  })
+
+  const onSttEvent = (event: SttEvent) =>
+    Effect.gen(function* () {
+      switch (event._tag) {
+        case "SpeechStarted":
+          utteranceTurn()
+          return
+        case "Partial": {
+          yield* outbox.event({ type: "transcript.partial", turn: utteranceTurn(), text: event.text })
+          yield* enricher.prime(event.text)
+          return
+        }
+        case "SpeechEnded":
+          return yield* markSpeechEnded
+        case "Final": {
+          yield* FiberHandle.clear(sttTimer)
+          const now = yield* Clock.currentTimeMillis
+          const heard = utterance
+          utterance = {}
+          const text = event.text.trim()
+          if (text.length === 0) {
+            return yield* outbox.event({
+              type: "error",
+              code: "no_speech",
+              message: "No speech was recognised in that audio",
+              recoverable: true,
+              ...(heard.turn === undefined ? {} : { turn: heard.turn })
+            })
+          }
+          const turn = heard.turn ?? ++lastTurn
+          yield* outbox.event({ type: "transcript.final", turn, text })
+          const endedAt = heard.endedAt ?? now
+          return yield* startReply(turn, text, endedAt, now - endedAt)
+        }
+      }
+    })
+
+  const reportSttFailure = (error: SttError) =>
+    outbox.event({
+      type: "error",
+      code: error.reason === "timeout" ? "stt_timeout" : "stt_failed",
+      message: `Speech recognition failed (${error.message}); it restarts, and audio since the last transcript may be lost`,
+      recoverable: true
+    })
+
+  /** Runs the STT over the session's audio; a failure is reported, then the STT restarts with backoff. */
+  const runStt = (input: Queue.Queue<SttInput, Cause.Done>, format: AudioFormat) =>
+    Stream.runForEach(stt.transcribe(Stream.fromQueue(input), format), onSttEvent).pipe(
+      Effect.tapError(reportSttFailure),
+      Effect.retry(
+        retrySchedule<SttError>({ ...config.policies.stt, retries: Number.MAX_SAFE_INTEGER }).pipe(
+          Schedule.while(() => true)
+        )
+      ),
+      Effect.catch(() => Effect.void)
+    )
+
+  // ---- client messages ----
+
+  const reject = (problem: InboundProblem) =>
+    Effect.gen(function* () {
+      yield* outbox.event({ type: "error", code: problem.code, message: problem.message, recoverable: true })
+      const now = yield* Clock.currentTimeMillis
+      if (badMessages.hit(now)) {
+        return yield* Effect.fail(
+          new SessionEnd(
+            "protocol_violation",
+            CloseCode.policyViolation,
+            `more than ${config.badMessageLimit} bad messages in ${config.badMessageWindowMs} ms`
+          )
+        )
+      }
+    })
+
+  const negotiate = (start: SessionStart) => ({
+    input: pcm16Format(start.input?.sampleRate ?? DefaultInputFormat.sampleRate),
+    output: pcm16Format(start.output?.sampleRate ?? config.defaultOutputSampleRate)
+  })
+
+  const onStart = (start: SessionStart) =>
+    Effect.gen(function* () {
+      if (formats !== undefined) {
+        return yield* reject({ code: "session_already_started", message: "session.start may be sent only once" })
+      }
+      formats = negotiate(start)
+      const input = yield* Queue.bounded<SttInput, Cause.Done>(SttInputCapacity)
+      sttInput = input
+      yield* Effect.forkScoped(runStt(input, formats.input))
+      yield* Effect.logInfo("session started", { input: formats.input.sampleRate, output: formats.output.sampleRate })
+      yield* outbox.event({
+        type: "session.started",
+        sessionId: info.sessionId,
+        protocol: ProtocolName,
+        input: formats.input,
+        output: formats.output,
+        limits: { maxFrameBytes: config.maxFrameBytes, maxTextLength: MaxTextInputLength }
+      })
+    })
+
+  const onMessage = (message: ClientMessage) =>
+    Effect.gen(function* () {
+      if (message.type === "ping") return yield* outbox.event({ type: "pong", ...(message.id === undefined ? {} : { id: message.id }) })
+      if (message.type === "session.start") return yield* onStart(message)
+      if (formats === undefined || sttInput === undefined) {
+        return yield* reject({ code: "session_not_started", message: `Send session.start before ${message.type}` })
+      }
+      switch (message.type) {
+        case "input.commit": {
+          yield* markSpeechEnded
+          return yield* Queue.offer(sttInput, { _tag: "Commit" })
+        }
+        case "input.text": {
+          const now = yield* Clock.currentTimeMillis
+          return yield* startReply(++lastTurn, message.text, now, null)
+        }
+        case "response.cancel":
+          return yield* cancelReply("client_cancel")
+      }
+    })
+
+  const onFrame = (frame: string | Uint8Array) =>
+    Effect.gen(function* () {
+      if (typeof frame === "string") {
+        yield* debug("control frame", { bytes: frame.length })
+        const decoded = decodeClientText(frame)
+        return yield* decoded._tag === "Success" ? onMessage(decoded.success) : reject(decoded.failure)
+      }
+      yield* debug("audio frame", { bytes: frame.byteLength })
+      if (sttInput === undefined) {
+        return yield* reject({ code: "session_not_started", message: "Send session.start before audio frames" })
+      }
+      const problem = checkAudioFrame(frame)
+      if (problem !== undefined) return yield* reject(problem)
+      yield* Queue.offer(sttInput, { _tag: "Audio", pcm: frame })
+    })
+
+  // ---- lifetime ----
+
+  const readClient = Stream.runForEach(transport.incoming, onFrame).pipe(
+    Effect.as(new SessionEnd("client_closed", CloseCode.normal, "the client closed the connection")),
+    Effect.catch((end) =>
+      Effect.succeed(
+        end instanceof SessionEnd
+          ? end
+          : end._tag === "FrameTooLarge"
+            ? new SessionEnd("frame_too_large", CloseCode.messageTooBig, `a frame exceeded ${config.maxFrameBytes} bytes`)
+            : new SessionEnd("client_closed", CloseCode.normal, end._tag === "Broken" ? end.detail : `closed ${end.code}`)
+      )
+    )
+  )
+
+  const awaitShutdown = Deferred.await(shutdown).pipe(
+    // Let the reply in progress finish, within the grace period.
+    Effect.andThen(FiberHandle.awaitEmpty(replyHandle).pipe(Effect.timeoutOption(config.shutdownGraceMs))),
+    Effect.as(new SessionEnd("server_shutdown", CloseCode.serviceRestart, "the server is shutting down"))
+  )
+
+  const end = yield* Effect.raceFirst(readClient, awaitShutdown)
+  yield* cancelReply("session_end")
+  const peerGone = end.reason === "client_closed" || end.reason === "frame_too_large"
+  if (!peerGone) {
+    yield* outbox.event({ type: "session.ended", reason: end.reason })
+    yield* outbox.close(closeCodeFor(end.reason), end.detail)
+  }
+  yield* Effect.logInfo("session ended", { reason: end.reason, turns: lastTurn })
+  return end.reason
+})
