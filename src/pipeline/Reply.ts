@@ -119,10 +119,11 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
   ).pipe(
     Effect.as<ReplyOutcome>({ _tag: "Done", textSent: "" }),
     Effect.catch((error) =>
-      Effect.as(
-        io.event({ type: "error", code: errorCode(error), message: error.message, recoverable: true, turn }),
-        { _tag: "Failed", textSent: "", code: errorCode(error) } as ReplyOutcome
-      )
+      Effect.as(io.event({ type: "error", code: errorCode(error), message: error.message, recoverable: true, turn }), {
+        _tag: "Failed",
+        textSent: "",
+        code: errorCode(error)
+      } as ReplyOutcome)
     )
   )
   if (outcome._tag === "Failed") return { ...outcome, textSent: progress.textSent }

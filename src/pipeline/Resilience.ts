@@ -30,11 +30,8 @@ const timeoutError = <E>(makeError: PortErrorFactory<E>, what: string, ms: numbe
  * than `firstChunkTimeoutMs` or a later one longer than `idleTimeoutMs`, and retries the whole call only while it has
  * produced nothing (output already sent cannot be taken back).
  */
-export const guardStream = <E extends PortFailure>(
-  policy: PortPolicy,
-  permits: Semaphore.Semaphore,
-  makeError: PortErrorFactory<E>
-) =>
+export const guardStream =
+  <E extends PortFailure>(policy: PortPolicy, permits: Semaphore.Semaphore, makeError: PortErrorFactory<E>) =>
   <A>(open: () => Stream.Stream<A, E>): Stream.Stream<A, E> =>
     Stream.suspend(() => {
       let started = false
@@ -59,19 +56,14 @@ export const guardStream = <E extends PortFailure>(
           )
         )
       )
-      const retried = attempt.pipe(
-        Stream.retry(retrySchedule<E>(policy).pipe(Schedule.while(() => !started)))
-      )
+      const retried = attempt.pipe(Stream.retry(retrySchedule<E>(policy).pipe(Schedule.while(() => !started))))
       const permit = Effect.acquireRelease(permits.take(1), () => permits.release(1))
       return Stream.unwrap(Effect.as(permit, retried))
     })
 
 /** Guards a single-answer call: permit, timeout, retries for retryable failures. */
-export const guardEffect = <E extends PortFailure>(
-  policy: PortPolicy,
-  permits: Semaphore.Semaphore,
-  makeError: PortErrorFactory<E>
-) =>
+export const guardEffect =
+  <E extends PortFailure>(policy: PortPolicy, permits: Semaphore.Semaphore, makeError: PortErrorFactory<E>) =>
   <A>(call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     call.pipe(
       Effect.timeoutOrElse({

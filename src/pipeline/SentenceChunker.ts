@@ -2,7 +2,26 @@
 import { Stream } from "effect"
 
 /** Words whose trailing period does not end a sentence. */
-const Abbreviations = new Set(["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "approx", "no", "u.s", "inc", "ltd", "co"])
+const Abbreviations = new Set([
+  "mr",
+  "mrs",
+  "ms",
+  "dr",
+  "prof",
+  "sr",
+  "jr",
+  "st",
+  "vs",
+  "etc",
+  "e.g",
+  "i.e",
+  "approx",
+  "no",
+  "u.s",
+  "inc",
+  "ltd",
+  "co"
+])
 
 /** A sentence longer than this is cut at its last comma or space, so TTS never waits on a run-on reply. */
 export const MaxSentenceLength = 240

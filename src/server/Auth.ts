@@ -24,13 +24,15 @@ export const extractToken = (source: TokenSource): string | undefined => {
   const protocols = (source.subprotocols ?? "").split(",").map((p) => p.trim())
   if (protocols.includes(ProtocolName)) {
     const bearer = protocols.find((p) => p.startsWith(BearerProtocolPrefix))
-    if (bearer !== undefined && bearer.length > BearerProtocolPrefix.length) return bearer.slice(BearerProtocolPrefix.length)
+    if (bearer !== undefined && bearer.length > BearerProtocolPrefix.length)
+      return bearer.slice(BearerProtocolPrefix.length)
   }
   return source.queryToken && source.queryToken.length > 0 ? source.queryToken : undefined
 }
 
 const classify = (error: unknown): Unauthorized => {
-  if (error instanceof JoseErrors.JWTExpired) return new Unauthorized({ reason: "expired", message: "The token has expired" })
+  if (error instanceof JoseErrors.JWTExpired)
+    return new Unauthorized({ reason: "expired", message: "The token has expired" })
   if (error instanceof JoseErrors.JWTClaimValidationFailed) {
     return error.claim === "nbf"
       ? new Unauthorized({ reason: "not_yet_valid", message: "The token is not valid yet (nbf)" })

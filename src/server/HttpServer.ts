@@ -30,6 +30,4 @@ export const NodeServerLive = Layer.unwrap(
 )
 
 /** Routes served on the Node server. The built-in request logger is off: URLs may carry a token. */
-export const HttpServerLive = HttpRouter.serve(Routes, { disableLogger: true }).pipe(
-  Layer.provide(NodeServerLive)
-)
+export const HttpServerLive = HttpRouter.serve(Routes, { disableLogger: true }).pipe(Layer.provide(NodeServerLive))

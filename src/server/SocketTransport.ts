@@ -10,7 +10,7 @@ const toEnd = (error: SocketError): TransportEnd => {
   const reason = error.reason
   if (reason._tag === "SocketCloseError") return { _tag: "ClosedByPeer", code: reason.code }
   const cause = (reason as { readonly cause?: unknown }).cause
-  const code = (cause as { readonly error?: { readonly code?: unknown }; readonly code?: unknown } | undefined)
+  const code = cause as { readonly error?: { readonly code?: unknown }; readonly code?: unknown } | undefined
   if (code?.code === TooLargeCode || code?.error?.code === TooLargeCode) return { _tag: "FrameTooLarge" }
   return { _tag: "Broken", detail: reason._tag }
 }
@@ -19,10 +19,7 @@ export const socketTransport = Effect.fnUntraced(function* (socket: Socket) {
   const reader = yield* socket.reader
   const writer = yield* socket.writer
   const transport: Transport = {
-    incoming: Stream.fromEffectRepeat(reader.pull).pipe(
-      Stream.flattenIterable,
-      Stream.mapError(toEnd)
-    ),
+    incoming: Stream.fromEffectRepeat(reader.pull).pipe(Stream.flattenIterable, Stream.mapError(toEnd)),
     send: (frame) => Effect.ignore(writer.write(frame)),
     close: (code, reason) => Effect.ignore(writer.write(new CloseEvent(code, reason.slice(0, 120))))
   }

@@ -10,7 +10,8 @@ export interface InboundProblem {
 
 const decodeMessage = Schema.decodeUnknownResult(ClientMessage)
 
-const describe = (value: unknown): string => (Array.isArray(value) ? "an array" : value === null ? "null" : typeof value)
+const describe = (value: unknown): string =>
+  Array.isArray(value) ? "an array" : value === null ? "null" : typeof value
 
 /** A text frame → a typed message, or the problem with it (never throws). */
 export const decodeClientText = (text: string): Result.Result<ClientMessage, InboundProblem> => {
@@ -39,5 +40,8 @@ export const decodeClientText = (text: string): Result.Result<ClientMessage, Inb
 /** A binary frame must be whole PCM16 samples. */
 export const checkAudioFrame = (frame: Uint8Array): InboundProblem | undefined =>
   frame.byteLength === 0 || frame.byteLength % 2 !== 0
-    ? { code: "invalid_audio", message: `Audio frames must be PCM16: a non-zero even number of bytes, got ${frame.byteLength}` }
+    ? {
+        code: "invalid_audio",
+        message: `Audio frames must be PCM16: a non-zero even number of bytes, got ${frame.byteLength}`
+      }
     : undefined

@@ -31,10 +31,7 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport) {
       Effect.suspend(() => {
         if (closed) return Effect.void
         closed = true
-        return Queue.end(queue).pipe(
-          Effect.andThen(Fiber.await(writer)),
-          Effect.andThen(transport.close(code, reason))
-        )
+        return Queue.end(queue).pipe(Effect.andThen(Fiber.await(writer)), Effect.andThen(transport.close(code, reason)))
       })
   }
   return outbox

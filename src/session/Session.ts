@@ -264,7 +264,8 @@ export const runSession = Effect.fn("session")(function* (
 
   const onMessage = (message: ClientMessage) =>
     Effect.gen(function* () {
-      if (message.type === "ping") return yield* outbox.event({ type: "pong", ...(message.id === undefined ? {} : { id: message.id }) })
+      if (message.type === "ping")
+        return yield* outbox.event({ type: "pong", ...(message.id === undefined ? {} : { id: message.id }) })
       if (message.type === "session.start") return yield* onStart(message)
       if (formats === undefined || sttInput === undefined) {
         return yield* reject({ code: "session_not_started", message: `Send session.start before ${message.type}` })
@@ -308,8 +309,16 @@ export const runSession = Effect.fn("session")(function* (
         end instanceof SessionEnd
           ? end
           : end._tag === "FrameTooLarge"
-            ? new SessionEnd("frame_too_large", CloseCode.messageTooBig, `a frame exceeded ${config.maxFrameBytes} bytes`)
-            : new SessionEnd("client_closed", CloseCode.normal, end._tag === "Broken" ? end.detail : `closed ${end.code}`)
+            ? new SessionEnd(
+                "frame_too_large",
+                CloseCode.messageTooBig,
+                `a frame exceeded ${config.maxFrameBytes} bytes`
+              )
+            : new SessionEnd(
+                "client_closed",
+                CloseCode.normal,
+                end._tag === "Broken" ? end.detail : `closed ${end.code}`
+              )
       )
     )
   )

@@ -86,11 +86,7 @@ export class SessionRegistry extends Context.Service<
         })
 
       return SessionRegistry.of({
-        admit: (userId) =>
-          Effect.map(
-            Effect.acquireRelease(reserve(userId), release),
-            (entry) => entry.admission
-          ),
+        admit: (userId) => Effect.map(Effect.acquireRelease(reserve(userId), release), (entry) => entry.admission),
         activeCount: Effect.sync(() => live.size),
         isDraining: Effect.sync(() => draining),
         drain: Effect.gen(function* () {

@@ -17,7 +17,11 @@ const Quotes: ReadonlyArray<{ readonly pattern: RegExp; readonly quote: Omit<Pri
 ]
 
 const Headlines = [
-  { title: "Bitcoin holds steady as markets await rate decision", url: "https://example.com/news/1", source: "Mock Wire" },
+  {
+    title: "Bitcoin holds steady as markets await rate decision",
+    url: "https://example.com/news/1",
+    source: "Mock Wire"
+  },
   { title: "Ether fees fall to yearly low", url: "https://example.com/news/2", source: "Mock Wire" }
 ]
 

@@ -34,10 +34,7 @@ export const makeMockLlm = (settings: MockSettings): Llm["Service"] => ({
   stream: (request) =>
     Stream.fromIterable(tokenize(mockReply(request.context))).pipe(
       Stream.mapEffect((token, index) =>
-        Effect.as(
-          Effect.sleep(index === 0 ? settings.llmFirstTokenDelayMs : 1000 / settings.llmTokensPerSecond),
-          token
-        )
+        Effect.as(Effect.sleep(index === 0 ? settings.llmFirstTokenDelayMs : 1000 / settings.llmTokensPerSecond), token)
       )
     )
 })

@@ -29,9 +29,7 @@ export const makeMockStt = (settings: MockSettings): Stt["Service"] => ({
           yield* emit({ _tag: "SpeechEnded" })
           const text = heardMs > 0 ? settings.sttText : ""
           yield* Effect.forkScoped(
-            Effect.sleep(settings.sttFinalDelayMs).pipe(
-              Effect.andThen(emit({ _tag: "Final", text, audioMs: heardMs }))
-            )
+            Effect.sleep(settings.sttFinalDelayMs).pipe(Effect.andThen(emit({ _tag: "Final", text, audioMs: heardMs })))
           )
         })
 

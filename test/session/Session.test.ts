@@ -1,0 +1,543 @@
+// The Session actor under TestClock: whole conversations with exact events and latencies, cancellation,
+// bad input, provider failures, shutdown, and teardown that leaves no provider stream open.
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { AppConfig } from "../../src/config/AppConfig.ts"
+import type { ServerEvent } from "../../src/domain/Protocol.ts"
+import { Llm, LlmError, type LlmRequest } from "../../src/pipeline/Llm.ts"
+import { resilientLlm } from "../../src/pipeline/ResilientPorts.ts"
+import { Stt } from "../../src/pipeline/Stt.ts"
+import { makeMockLlm } from "../../src/providers/mock/MockLlm.ts"
+import { runSession } from "../../src/session/Session.ts"
+import { OpenCounts, pipelineLayer } from "../support/TestLayers.ts"
+import { frame20ms, makeTestClient, type TestClient } from "../support/TestTransport.ts"
+
+const info = { sessionId: "s-1", userId: "u-1" }
+
+/** Starts a session on an in-memory client; returns the client, the session fiber and its shutdown signal. */
+const start = Effect.gen(function* () {
+  const client = yield* makeTestClient
+  const shutdown = yield* Deferred.make<void>()
+  const fiber = yield* Effect.forkChild(Effect.scoped(runSession(client.transport, info, shutdown)))
+  yield* client.send({ type: "session.start", client: { name: "test" } })
+  yield* TestClock.adjust(1)
+  return { client, fiber, shutdown }
+})
+
+/** Streams `speechMs` of loud audio then `silenceMs` of silence, 20 ms a frame, advancing the clock in step. */
+const speak = (client: TestClient, speechMs: number, silenceMs: number) =>
+  Effect.gen(function* () {
+    for (let t = 0; t < speechMs + silenceMs; t += 20) {
+      yield* client.sendRaw(frame20ms(t < speechMs))
+      yield* TestClock.adjust(20)
+    }
+  })
+
+const ofType = <T extends ServerEvent["type"]>(events: ReadonlyArray<ServerEvent>, type: T) =>
+  events.filter((e): e is Extract<ServerEvent, { type: T }> => e.type === type)
+
+/** Event types in order, with each run of text deltas collapsed to one entry. */
+const sequence = (events: ReadonlyArray<ServerEvent>) => {
+  const out: Array<string> = []
+  for (const { type } of events) if (!(type === "response.text.delta" && out.at(-1) === type)) out.push(type)
+  return out
+}
+
+const firstReply =
+  "Bitcoin is at 97,250.12 USD, up 2.3 percent in 24 hours. The latest headline from Mock Wire: Bitcoin holds steady as markets await rate decision."
+const etherReply =
+  "Ethereum is at 3,412.55 USD, down 0.8 percent in 24 hours. The latest headline from Mock Wire: Bitcoin holds steady as markets await rate decision."
+
+/** PCM16 bytes of mock TTS audio at 24 kHz and 60 ms per character, for a two-sentence reply: the space between
+ *  the sentences is not spoken. */
+const mockAudioBytes = (text: string) => (text.length - 1) * 60 * 24 * 2
+
+/** An Llm that records each request it is given, over the mock adapter. */
+const recordingLlm = (requests: Array<LlmRequest>) =>
+  Layer.effect(
+    Llm,
+    Effect.map(Effect.service(Llm), (llm) =>
+      Llm.of({
+        ...llm,
+        stream: (request) =>
+          Stream.suspend(() => {
+            requests.push(request)
+            return llm.stream(request)
+          })
+      })
+    )
+  )
+
+/** An Llm that fails `failures` times with the given retryability before it answers like the mock. */
+const flakyLlm = (failures: number, retryable: boolean, calls: { n: number }) =>
+  Layer.effect(
+    Llm,
+    Effect.gen(function* () {
+      const config = yield* AppConfig
+      const mock = makeMockLlm(config.mock)
+      const raw = Llm.of({
+        ...mock,
+        stream: (request) =>
+          Stream.suspend(() =>
+            ++calls.n <= failures
+              ? Stream.fail(new LlmError({ reason: "unavailable", retryable, message: "upstream 503" }))
+              : mock.stream(request)
+          )
+      })
+      return yield* resilientLlm(raw, config.policies.llm)
+    })
+  )
+
+/** An Llm that never answers. */
+const hangingLlm = Layer.effect(
+  Llm,
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    return yield* resilientLlm(
+      Llm.of({ provider: "hang", model: "hang", stream: () => Stream.never }),
+      config.policies.llm
+    )
+  })
+)
+
+describe("Session", () => {
+  it.effect("an audio turn then a typed turn: exact events, texts, audio and latency breakdowns", () =>
+    Effect.gen(function* () {
+      const counts = new OpenCounts()
+      const requests: Array<LlmRequest> = []
+      yield* Effect.gen(function* () {
+        const { client, fiber } = yield* start
+        yield* speak(client, 1000, 600)
+        yield* TestClock.adjust(5000)
+        const turn1 = client.events().slice()
+        assert.deepStrictEqual(sequence(turn1), [
+          "session.started",
+          "transcript.partial",
+          "transcript.partial",
+          "transcript.partial",
+          "transcript.final",
+          "context",
+          "response.text.delta",
+          "response.audio.start",
+          "response.text.delta",
+          "response.audio.done",
+          "response.done"
+        ])
+        assert.deepStrictEqual(
+          ofType(turn1, "transcript.partial").map((e) => e.text),
+          ["What", "What is", "What is the"]
+        )
+        assert.deepStrictEqual(ofType(turn1, "transcript.final")[0], {
+          type: "transcript.final",
+          turn: 1,
+          text: "What is the price of bitcoin today?"
+        })
+        assert.deepStrictEqual(
+          ofType(turn1, "context")[0]?.context.prices.map((p) => p.symbol),
+          ["BTC"]
+        )
+        assert.strictEqual(
+          ofType(turn1, "response.text.delta")
+            .map((e) => e.delta)
+            .join(""),
+          firstReply
+        )
+        const done1 = ofType(turn1, "response.done")[0]!
+        assert.strictEqual(done1.text, firstReply)
+        // stt: final 250 ms after end of speech; llm: 300 ms to the first token, 20 ms a token, the first sentence
+        // is 11 tokens; tts: 150 ms to the first byte. 250 + 20 + 300 + 10·20 + 150 = 920; last of 25 tokens at
+        // 300 + 24·20 = 780, its audio 150 ms later: 250 + 20 + 780 + 150 = 1200.
+        assert.deepStrictEqual(done1.latency, {
+          sttMs: 250,
+          enrichmentMs: 20,
+          llmFirstTokenMs: 300,
+          ttsFirstByteMs: 150,
+          firstAudioMs: 920,
+          totalMs: 1200
+        })
+        assert.strictEqual(ofType(turn1, "response.audio.done")[0]?.bytes, mockAudioBytes(firstReply))
+        assert.strictEqual(client.audioBytes(), mockAudioBytes(firstReply))
+
+        yield* client.send({ type: "input.text", text: "And ether?" })
+        yield* TestClock.adjust(10000)
+        const turn2 = client.events().slice(turn1.length)
+        assert.deepStrictEqual(sequence(turn2), [
+          "context",
+          "response.text.delta",
+          "response.audio.start",
+          "response.text.delta",
+          "response.audio.done",
+          "response.done"
+        ])
+        const done2 = ofType(turn2, "response.done")[0]!
+        assert.strictEqual(done2.turn, 2)
+        assert.strictEqual(done2.text, etherReply)
+        assert.deepStrictEqual(done2.latency, {
+          sttMs: null,
+          enrichmentMs: 20,
+          llmFirstTokenMs: 300,
+          ttsFirstByteMs: 150,
+          firstAudioMs: 670,
+          totalMs: 950
+        })
+        // The second request carries the first turn as history.
+        assert.deepStrictEqual(requests[1]?.messages, [
+          { role: "user", content: "What is the price of bitcoin today?" },
+          { role: "assistant", content: firstReply },
+          { role: "user", content: "And ether?" }
+        ])
+
+        yield* client.disconnect()
+        assert.strictEqual(yield* Fiber.join(fiber), "client_closed")
+      }).pipe(Effect.provide(recordingLlm(requests).pipe(Layer.provideMerge(pipelineLayer({}, counts)))))
+      assert.strictEqual(counts.total(), 0)
+      assert.isAbove(counts.opened, 4)
+    })
+  )
+
+  it.effect("response.cancel mid-reply stops text and audio at once; history keeps only what was sent", () =>
+    Effect.gen(function* () {
+      const counts = new OpenCounts()
+      const requests: Array<LlmRequest> = []
+      yield* Effect.gen(function* () {
+        const { client, fiber } = yield* start
+        yield* client.send({ type: "input.text", text: "bitcoin?" })
+        // enrichment 20 + first token 300 + 5 more tokens at 20 ms = 6 tokens sent by 420 ms.
+        yield* TestClock.adjust(430)
+        yield* client.send({ type: "response.cancel" })
+        const cancelled = ofType(client.events(), "response.cancelled")
+        const sent = ofType(client.events(), "response.text.delta")
+          .map((e) => e.delta)
+          .join("")
+        assert.strictEqual(sent, "Bitcoin is at 97,250.12 USD, up ")
+        assert.deepStrictEqual(cancelled, [
+          { type: "response.cancelled", turn: 1, reason: "client_cancel", textSent: sent }
+        ])
+        assert.strictEqual(counts.llm + counts.tts, 0)
+        const before = client.events().length
+        yield* TestClock.adjust(10000)
+        assert.strictEqual(client.events().length, before, "nothing more is sent for a cancelled turn")
+        assert.strictEqual(ofType(client.events(), "response.done").length, 0)
+
+        yield* client.send({ type: "input.text", text: "and now?" })
+        yield* TestClock.adjust(10000)
+        assert.deepStrictEqual(requests[1]?.messages.slice(0, 2), [
+          { role: "user", content: "bitcoin?" },
+          { role: "assistant", content: sent }
+        ])
+        assert.strictEqual(ofType(client.events(), "response.done")[0]?.turn, 2)
+        yield* client.disconnect()
+        yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(recordingLlm(requests).pipe(Layer.provideMerge(pipelineLayer({}, counts)))))
+      assert.strictEqual(counts.total(), 0)
+    })
+  )
+
+  it.effect("a new turn interrupts the reply in flight, which is reported cancelled with reason new_turn", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      yield* client.send({ type: "input.text", text: "bitcoin?" })
+      yield* TestClock.adjust(700)
+      assert.isAbove(client.audioBytes(), 0, "the first reply was already speaking")
+      yield* client.send({ type: "input.text", text: "ether?" })
+      yield* TestClock.adjust(10000)
+      const events = client.events()
+      const cancelled = ofType(events, "response.cancelled")
+      assert.deepStrictEqual(
+        cancelled.map((e) => [e.turn, e.reason]),
+        [[1, "new_turn"]]
+      )
+      const cancelIndex = events.indexOf(cancelled[0]!)
+      assert.isTrue(
+        events.slice(cancelIndex + 1).every((e) => !("turn" in e) || e.turn === 2),
+        "after the cancel, only turn 2 speaks"
+      )
+      assert.deepStrictEqual(
+        ofType(events, "response.done").map((e) => [e.turn, e.text]),
+        [[2, etherReply]]
+      )
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("bad messages get error events and the session goes on; a flood closes with 1008", () =>
+    Effect.gen(function* () {
+      const { client, fiber } = yield* start
+      yield* client.sendRaw("not json")
+      yield* client.send({ type: "input.text" })
+      yield* client.send({ type: "dance" })
+      yield* client.sendRaw(new Uint8Array(3))
+      yield* client.send({ type: "session.start" })
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(
+        ofType(client.events(), "error").map((e) => [e.code, e.recoverable]),
+        [
+          ["invalid_json", true],
+          ["invalid_message", true],
+          ["unknown_message_type", true],
+          ["invalid_audio", true],
+          ["session_already_started", true]
+        ]
+      )
+      yield* client.send({ type: "input.text", text: "bitcoin?" })
+      yield* TestClock.adjust(5000)
+      assert.strictEqual(ofType(client.events(), "response.done").length, 1)
+
+      // 5 bad so far within the 10 s window; the limit is 10, so 6 more make 11 and end the session.
+      for (let i = 0; i < 6; i++) yield* client.sendRaw("{")
+      const reason = yield* Fiber.join(fiber)
+      assert.strictEqual(reason, "protocol_violation")
+      assert.deepStrictEqual(client.events().at(-1), { type: "session.ended", reason: "protocol_violation" })
+      assert.strictEqual(client.closed()?.code, 1008)
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("bad messages spread beyond the window do not add up to a flood", () =>
+    Effect.gen(function* () {
+      const { client, fiber } = yield* start
+      for (let i = 0; i < 30; i++) {
+        yield* client.sendRaw("nope")
+        yield* TestClock.adjust(1001)
+      }
+      assert.strictEqual(ofType(client.events(), "error").length, 30)
+      assert.isUndefined(client.closed())
+      assert.isUndefined(fiber.pollUnsafe())
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("audio or turns before session.start are refused with session_not_started; ping works any time", () =>
+    Effect.gen(function* () {
+      const client = yield* makeTestClient
+      const shutdown = yield* Deferred.make<void>()
+      yield* Effect.forkChild(Effect.scoped(runSession(client.transport, info, shutdown)))
+      yield* client.send({ type: "ping", id: 7 })
+      yield* client.sendRaw(frame20ms(true))
+      yield* client.send({ type: "input.text", text: "hi" })
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(client.events(), [
+        { type: "pong", id: 7 },
+        {
+          type: "error",
+          code: "session_not_started",
+          message: "Send session.start before audio frames",
+          recoverable: true
+        },
+        {
+          type: "error",
+          code: "session_not_started",
+          message: "Send session.start before input.text",
+          recoverable: true
+        }
+      ])
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("a commit on silence gives no_speech; a commit right after an endpointed utterance adds nothing", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      yield* speak(client, 0, 400)
+      yield* client.send({ type: "input.commit" })
+      yield* TestClock.adjust(1000)
+      assert.deepStrictEqual(
+        ofType(client.events(), "error").map((e) => e.code),
+        ["no_speech"]
+      )
+      yield* speak(client, 600, 600)
+      yield* client.send({ type: "input.commit" })
+      yield* TestClock.adjust(5000)
+      assert.deepStrictEqual(
+        ofType(client.events(), "error").map((e) => e.code),
+        ["no_speech"]
+      )
+      assert.deepStrictEqual(
+        ofType(client.events(), "response.done").map((e) => e.turn),
+        [1]
+      )
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("input.commit ends an utterance at once, without waiting for the silence endpoint", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      yield* speak(client, 800, 0)
+      yield* client.send({ type: "input.commit" })
+      yield* TestClock.adjust(250)
+      assert.strictEqual(ofType(client.events(), "transcript.final").length, 1)
+      yield* TestClock.adjust(5000)
+      assert.strictEqual(ofType(client.events(), "response.done")[0]?.latency.sttMs, 250)
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect(
+    "a retryable LLM failure is retried; past the retries the turn gets llm_failed and the next turn works",
+    () =>
+      Effect.gen(function* () {
+        const calls = { n: 0 }
+        yield* Effect.gen(function* () {
+          const { client } = yield* start
+          yield* client.send({ type: "input.text", text: "bitcoin?" })
+          yield* TestClock.adjust(10000)
+          assert.strictEqual(calls.n, 3, "one attempt and STREAM_LLM_RETRIES=2 retries")
+          assert.deepStrictEqual(
+            ofType(client.events(), "error").map((e) => [e.code, e.turn, e.recoverable]),
+            [["llm_failed", 1, true]]
+          )
+          assert.strictEqual(ofType(client.events(), "response.done").length, 0)
+          yield* client.send({ type: "input.text", text: "bitcoin?" })
+          yield* TestClock.adjust(10000)
+          assert.deepStrictEqual(
+            ofType(client.events(), "response.done").map((e) => [e.turn, e.text]),
+            [[2, firstReply]]
+          )
+        }).pipe(Effect.provide(flakyLlm(3, true, calls).pipe(Layer.provideMerge(pipelineLayer()))))
+      })
+  )
+
+  it.effect("a non-retryable LLM failure is not retried", () =>
+    Effect.gen(function* () {
+      const calls = { n: 0 }
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        yield* client.send({ type: "input.text", text: "bitcoin?" })
+        yield* TestClock.adjust(10000)
+        assert.strictEqual(calls.n, 1)
+        assert.deepStrictEqual(
+          ofType(client.events(), "error").map((e) => e.code),
+          ["llm_failed"]
+        )
+      }).pipe(Effect.provide(flakyLlm(1, false, calls).pipe(Layer.provideMerge(pipelineLayer()))))
+    })
+  )
+
+  it.effect("an LLM that hangs hits the first-token timeout and the client gets llm_timeout", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      yield* client.send({ type: "input.text", text: "bitcoin?" })
+      // enrichment takes 20 ms, then the LLM has STREAM_LLM_TIMEOUT_MS = 2000 with no retries.
+      yield* TestClock.adjust(20 + 1999)
+      assert.strictEqual(ofType(client.events(), "error").length, 0)
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(
+        ofType(client.events(), "error").map((e) => [e.code, e.turn]),
+        [["llm_timeout", 1]]
+      )
+      yield* client.send({ type: "ping" })
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(client.events().at(-1), { type: "pong" })
+    }).pipe(
+      Effect.provide(
+        hangingLlm.pipe(Layer.provideMerge(pipelineLayer({ STREAM_LLM_TIMEOUT_MS: "2000", STREAM_LLM_RETRIES: "0" })))
+      )
+    )
+  )
+
+  it.effect("a final transcript that never comes is reported as stt_timeout", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      // Frames go out at 0, 20, 40 … ms; the 25th silent one (sent at 1080 ms) makes 500 ms of silence and ends the
+      // speech, so 120 ms of the 3000 ms timeout have passed when speak returns at 1200 ms.
+      yield* speak(client, 600, 600)
+      yield* TestClock.adjust(2879)
+      assert.deepStrictEqual(ofType(client.events(), "error"), [])
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(
+        ofType(client.events(), "error").map((e) => [e.code, e.turn]),
+        [["stt_timeout", 1]]
+      )
+    }).pipe(
+      Effect.provide(
+        Layer.effect(
+          Stt,
+          Effect.map(Effect.service(Stt), (stt) =>
+            Stt.of({
+              ...stt,
+              transcribe: (input, format) =>
+                stt.transcribe(input, format).pipe(Stream.filter((e) => e._tag !== "Final"))
+            })
+          )
+        ).pipe(Layer.provideMerge(pipelineLayer({ STREAM_STT_TIMEOUT_MS: "3000" })))
+      )
+    )
+  )
+
+  it.effect("shutdown lets the reply finish, then ends the session with server_shutdown and close 1012", () =>
+    Effect.gen(function* () {
+      const counts = new OpenCounts()
+      yield* Effect.gen(function* () {
+        const { client, fiber, shutdown } = yield* start
+        yield* client.send({ type: "input.text", text: "bitcoin?" })
+        yield* TestClock.adjust(400)
+        yield* Deferred.succeed(shutdown, undefined)
+        yield* TestClock.adjust(5000)
+        assert.strictEqual(yield* Fiber.join(fiber), "server_shutdown")
+        const events = client.events()
+        assert.deepStrictEqual(
+          events.slice(-2).map((e) => e.type),
+          ["response.done", "session.ended"]
+        )
+        assert.deepStrictEqual(events.at(-1), { type: "session.ended", reason: "server_shutdown" })
+        assert.strictEqual(client.closed()?.code, 1012)
+      }).pipe(Effect.provide(pipelineLayer({}, counts)))
+      assert.strictEqual(counts.total(), 0)
+    })
+  )
+
+  it.effect("shutdown does not wait past the grace period for a reply", () =>
+    Effect.gen(function* () {
+      const { client, fiber, shutdown } = yield* start
+      yield* client.send({ type: "input.text", text: "bitcoin?" })
+      yield* TestClock.adjust(400)
+      yield* Deferred.succeed(shutdown, undefined)
+      yield* TestClock.adjust(100)
+      assert.strictEqual(yield* Fiber.join(fiber), "server_shutdown")
+      assert.deepStrictEqual(
+        ofType(client.events(), "response.cancelled").map((e) => e.reason),
+        ["session_end"]
+      )
+      assert.strictEqual(client.closed()?.code, 1012)
+    }).pipe(Effect.provide(pipelineLayer({ STREAM_SHUTDOWN_GRACE_MS: "100" })))
+  )
+
+  it.effect("a disconnect mid-reply releases every provider stream and stops all the session's work", () =>
+    Effect.gen(function* () {
+      const counts = new OpenCounts()
+      yield* Effect.gen(function* () {
+        const { client, fiber } = yield* start
+        yield* speak(client, 600, 100)
+        yield* client.send({ type: "input.text", text: "bitcoin?" })
+        yield* TestClock.adjust(700)
+        assert.isAbove(counts.llm + counts.tts, 0, "a reply is streaming")
+        assert.strictEqual(counts.stt, 1)
+        yield* client.disconnect({ _tag: "ClosedByPeer", code: 1006 })
+        assert.strictEqual(yield* Fiber.join(fiber), "client_closed")
+        assert.strictEqual(counts.total(), 0)
+        const before = client.events().length
+        yield* TestClock.adjust(60000)
+        assert.strictEqual(client.events().length, before)
+      }).pipe(Effect.provide(pipelineLayer({}, counts)))
+      assert.strictEqual(counts.total(), 0)
+    })
+  )
+
+  it.effect("the history is bounded to STREAM_HISTORY_MAX_TURNS turns", () =>
+    Effect.gen(function* () {
+      const requests: Array<LlmRequest> = []
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        for (let i = 0; i < 5; i++) {
+          yield* client.send({ type: "input.text", text: `question ${i}` })
+          yield* TestClock.adjust(5000)
+        }
+        // Two earlier turns (4 messages) plus the current question.
+        assert.deepStrictEqual(
+          requests[4]?.messages.map((m) => (m.role === "user" ? m.content : "reply")),
+          ["question 2", "reply", "question 3", "reply", "question 4"]
+        )
+      }).pipe(
+        Effect.provide(
+          recordingLlm(requests).pipe(Layer.provideMerge(pipelineLayer({ STREAM_HISTORY_MAX_TURNS: "2" })))
+        )
+      )
+    })
+  )
+})

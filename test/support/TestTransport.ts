@@ -1,0 +1,65 @@
+// An in-memory Transport: the test plays the client, pushing frames in and reading what the session sent.
+import { type Cause, Effect, Queue, Schema, Stream } from "effect"
+import { ServerEvent } from "../../src/domain/Protocol.ts"
+import type { Transport, TransportEnd } from "../../src/session/Transport.ts"
+
+const decodeEvent = Schema.decodeUnknownSync(ServerEvent)
+
+export interface TestClient {
+  readonly transport: Transport
+  readonly send: (message: object) => Effect.Effect<void>
+  readonly sendRaw: (frame: string | Uint8Array) => Effect.Effect<void>
+  /** The client goes away (a clean close by default). */
+  readonly disconnect: (end?: TransportEnd) => Effect.Effect<void>
+  /** Every JSON event the session sent so far, validated against the protocol schema. */
+  readonly events: () => ReadonlyArray<ServerEvent>
+  /** Total bytes of binary (audio) frames received. */
+  readonly audioBytes: () => number
+  readonly closed: () => { readonly code: number; readonly reason: string } | undefined
+}
+
+/**
+ * Lets every fiber woken by a client frame run until it suspends. TestClock.adjust only waits for fibers woken by
+ * the sleeps it fires; a frame pushed by the test wakes a chain (reader → STT → session) it does not track.
+ */
+export const settle = Effect.repeat(Effect.yieldNow, { times: 100 })
+
+export const makeTestClient = Effect.gen(function* () {
+  const inbound = yield* Queue.unbounded<string | Uint8Array, TransportEnd | Cause.Done>()
+  const events: Array<ServerEvent> = []
+  let audio = 0
+  let closed: { code: number; reason: string } | undefined
+  const transport: Transport = {
+    incoming: Stream.fromQueue(inbound),
+    send: (frame) =>
+      Effect.sync(() => {
+        if (closed !== undefined) throw new Error("send after close")
+        if (typeof frame === "string") events.push(decodeEvent(JSON.parse(frame)))
+        else audio += frame.byteLength
+      }),
+    close: (code, reason) =>
+      Effect.sync(() => {
+        closed = { code, reason }
+      })
+  }
+  const client: TestClient = {
+    transport,
+    send: (message) => Queue.offer(inbound, JSON.stringify(message)).pipe(Effect.andThen(settle)),
+    sendRaw: (frame) => Queue.offer(inbound, frame).pipe(Effect.andThen(settle)),
+    disconnect: (end) =>
+      (end === undefined ? Queue.end(inbound) : Queue.fail(inbound, end)).pipe(Effect.andThen(settle)),
+    events: () => events,
+    audioBytes: () => audio,
+    closed: () => closed
+  }
+  return client
+})
+
+/** 20 ms of PCM16 at 16 kHz: a loud tone (speech for the mock STT) or silence. */
+export const frame20ms = (loud: boolean, sampleRate = 16000): Uint8Array => {
+  const samples = (sampleRate / 1000) * 20
+  const out = new Uint8Array(samples * 2)
+  const view = new DataView(out.buffer)
+  if (loud) for (let i = 0; i < samples; i++) view.setInt16(i * 2, Math.round(8000 * Math.sin(i / 3)), true)
+  return out
+}
