@@ -3,17 +3,26 @@
 import { Layer } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
 import { LoggingLive } from "./observability/Logging.ts"
+import type { Enricher } from "./pipeline/Enricher.ts"
+import type { Llm } from "./pipeline/Llm.ts"
+import type { Stt } from "./pipeline/Stt.ts"
+import type { Tts } from "./pipeline/Tts.ts"
 import { ProvidersLive } from "./providers/Providers.ts"
 import { HttpServerLive } from "./server/HttpServer.ts"
 import { ShutdownDrain } from "./server/ShutdownDrain.ts"
 import { SessionRegistry } from "./session/SessionRegistry.ts"
 
-/** Everything a session needs, below the HTTP server. */
-export const CoreLive = Layer.mergeAll(SessionRegistry.layer, ProvidersLive).pipe(Layer.provideMerge(AppConfig.layer))
+export type Ports = Stt | Llm | Tts | Enricher
 
-/** The server, given its configuration from the current ConfigProvider. */
-export const AppLive = ShutdownDrain.pipe(
-  Layer.provide(HttpServerLive),
-  Layer.provideMerge(CoreLive),
-  Layer.provide(LoggingLive.pipe(Layer.provide(AppConfig.layer)))
-)
+/** The server over the given pipeline ports; configuration comes from the current ConfigProvider. */
+export const makeApp = <E>(ports: Layer.Layer<Ports, E, AppConfig>) => {
+  const core = Layer.mergeAll(SessionRegistry.layer, ports).pipe(Layer.provideMerge(AppConfig.layer))
+  return ShutdownDrain.pipe(
+    Layer.provideMerge(HttpServerLive),
+    Layer.provideMerge(core),
+    Layer.provide(LoggingLive.pipe(Layer.provide(AppConfig.layer)))
+  )
+}
+
+/** The server with the providers chosen by configuration. */
+export const AppLive = makeApp(ProvidersLive)

@@ -11,6 +11,8 @@ export const LlmProviders = ["mock"] as const
 export const TtsProviders = ["mock"] as const
 export const EnrichmentProviders = ["mock"] as const
 export const NodeEnvs = ["development", "production", "test"] as const
+export const LogLevels = ["debug", "info", "warn", "error"] as const
+const toLogLevel = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const
 export type NodeEnv = (typeof NodeEnvs)[number]
 
 /** Smallest JWT secret accepted in production, in bytes (HS256 wants at least 256 bits). */
@@ -50,6 +52,7 @@ export interface AppSettings {
   readonly policies: Readonly<Record<PortName, PortPolicy>>
   readonly mock: MockSettings
   readonly debug: boolean
+  readonly logLevel: (typeof toLogLevel)[keyof typeof toLogLevel]
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppSettings>()("voice-stream/config/AppConfig") {
@@ -156,7 +159,8 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
     systemPrompt: yield* stringVar("STREAM_SYSTEM_PROMPT", DefaultSystemPrompt),
     policies: yield* portPolicies,
     mock: yield* readMockSettings,
-    debug: yield* boolVar("STREAM_DEBUG", false)
+    debug: yield* boolVar("STREAM_DEBUG", false),
+    logLevel: toLogLevel[yield* oneOfVar("STREAM_LOG_LEVEL", LogLevels, "info")]
   }
   if (secret.isDefault) {
     yield* Effect.logWarning(

@@ -11,28 +11,50 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
 export const readVar = <A>(variable: string, config: Config.Config<A>): Effect.Effect<A, InvalidConfig> =>
   config.pipe(
     Effect.mapError(
-      (error) => new InvalidConfig({ variable, message: `${variable} is invalid: ${firstLine(error.message)}` })
+      (error) => new InvalidConfig({ variable, message: `${variable} could not be read: ${firstLine(error.message)}` })
     )
   )
 
 const firstLine = (text: string) => text.split("\n")[0] ?? text
 
-/** An integer setting with a default and an inclusive range. */
-export const intVar = (variable: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
-  readVar(variable, Config.Int(variable).pipe(Config.withDefault(fallback))).pipe(
-    Effect.filterOrFail(
-      (n) => n >= min && n <= max,
-      (n) =>
-        new InvalidConfig({
-          variable,
-          message: `${variable} must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? "∞" : max}; got ${n}`
-        })
-    )
+/** The raw text of a setting, trimmed, or undefined when it is unset or empty. */
+const rawVar = (variable: string) =>
+  readVar(variable, Config.option(Config.String(variable))).pipe(
+    Effect.map((value) => (value._tag === "Some" && value.value.trim().length > 0 ? value.value.trim() : undefined))
   )
 
-/** A boolean setting ("true"/"false", "1"/"0", "yes"/"no", "on"/"off"). */
+/** An integer setting with a default and an inclusive range. */
+export const intVar = (variable: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  rawVar(variable).pipe(
+    Effect.flatMap((raw) => {
+      const n = raw === undefined ? fallback : /^[+-]?\d+$/.test(raw) ? Number(raw) : Number.NaN
+      return Number.isSafeInteger(n) && n >= min && n <= max
+        ? Effect.succeed(n)
+        : Effect.fail(
+            new InvalidConfig({
+              variable,
+              message: `${variable} must be an integer from ${min} to ${max === Number.MAX_SAFE_INTEGER ? "∞" : max}; got ${raw ?? fallback}`
+            })
+          )
+    })
+  )
+
+const Truthy = ["true", "1", "yes", "on"]
+const Falsy = ["false", "0", "no", "off"]
+
+/** A boolean setting: true/false, 1/0, yes/no, on/off (any case). */
 export const boolVar = (variable: string, fallback: boolean) =>
-  readVar(variable, Config.Boolean(variable).pipe(Config.withDefault(fallback)))
+  rawVar(variable).pipe(
+    Effect.flatMap((raw) => {
+      if (raw === undefined) return Effect.succeed(fallback)
+      const value = raw.toLowerCase()
+      if (Truthy.includes(value)) return Effect.succeed(true)
+      if (Falsy.includes(value)) return Effect.succeed(false)
+      return Effect.fail(
+        new InvalidConfig({ variable, message: `${variable} must be true or false; got ${raw ?? fallback}` })
+      )
+    })
+  )
 
 /** A string setting with a default. */
 export const stringVar = (variable: string, fallback: string) =>

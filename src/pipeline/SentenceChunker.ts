@@ -57,7 +57,7 @@ export class SentenceChunker {
     }
     this.buffer = this.buffer.slice(start)
     while (this.buffer.length > MaxSentenceLength) {
-      const cut = this.cutPoint()
+      const cut = cutPoint(this.buffer)
       this.take(sentences, 0, cut)
       this.buffer = this.buffer.slice(cut)
     }
@@ -72,7 +72,13 @@ export class SentenceChunker {
   }
 
   private take(into: Array<string>, from: number, to: number) {
-    const sentence = this.buffer.slice(from, to).trim()
+    let sentence = this.buffer.slice(from, to).trim()
+    // The same cut as for a run-on buffer, so the result does not depend on how the text was chunked.
+    while (sentence.length > MaxSentenceLength) {
+      const cut = cutPoint(sentence)
+      into.push(sentence.slice(0, cut).trim())
+      sentence = sentence.slice(cut).trim()
+    }
     if (sentence.length > 0) into.push(sentence)
   }
 
@@ -82,14 +88,15 @@ export class SentenceChunker {
     if (word === undefined) return false
     return Abbreviations.has(word) || /^[a-z]$/.test(word)
   }
+}
 
-  private cutPoint(): number {
-    const window = this.buffer.slice(0, MaxSentenceLength)
-    const comma = window.lastIndexOf(", ")
-    if (comma > MaxSentenceLength / 2) return comma + 1
-    const space = window.lastIndexOf(" ")
-    return space > 0 ? space : MaxSentenceLength
-  }
+/** Where to cut text longer than MaxSentenceLength: its last comma in the second half, else its last space. */
+const cutPoint = (text: string): number => {
+  const window = text.slice(0, MaxSentenceLength)
+  const comma = window.lastIndexOf(", ")
+  if (comma > MaxSentenceLength / 2) return comma + 1
+  const space = window.lastIndexOf(" ")
+  return space > 0 ? space : MaxSentenceLength
 }
 
 /** Stream form: deltas in, whole sentences out (the last one flushed when the deltas end). */
