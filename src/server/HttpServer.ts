@@ -29,5 +29,6 @@ export const NodeServerLive = Layer.unwrap(
   )
 )
 
-/** Routes served on the Node server. The built-in request logger is off: URLs may carry a token. */
-export const HttpServerLive = HttpRouter.serve(Routes, { disableLogger: true }).pipe(Layer.provide(NodeServerLive))
+/** Routes served on the Node server, which stays in the output for its address. The built-in request logger is off:
+ *  URLs may carry a token. */
+export const HttpServerLive = HttpRouter.serve(Routes, { disableLogger: true }).pipe(Layer.provideMerge(NodeServerLive))

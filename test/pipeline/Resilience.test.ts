@@ -175,7 +175,14 @@ describe("Resilience.guardEffect", () => {
       const permits = yield* Semaphore.make(10)
       const guard = guardEffect({ ...policy, retries: 1 }, permits, (fields) => new LlmError(fields))
       let calls = 0
-      const fiber = yield* Effect.forkChild(guard(Effect.suspend(() => (++calls, Effect.never))))
+      const fiber = yield* Effect.forkChild(
+        guard(
+          Effect.suspend(() => {
+            calls++
+            return Effect.never
+          })
+        )
+      )
       yield* TestClock.adjust(10_000)
       const error = Exit.findErrorOption(yield* Fiber.await(fiber))
       assert.strictEqual(error._tag === "Some" && error.value.reason, "timeout")
