@@ -1,7 +1,8 @@
 // Entry point: reads configuration (environment, then .env), starts the server, runs until a signal.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Cause, ConfigProvider, Effect, Exit, Layer, Runtime } from "effect"
 import { AppLive } from "./App.ts"
+import { InvalidConfig } from "./config/readVar.ts"
 
 /** Environment variables first; a .env file in the working directory fills in what they leave unset. */
 const ConfigFromEnvAndDotEnv = ConfigProvider.layer(
@@ -12,6 +13,20 @@ const ConfigFromEnvAndDotEnv = ConfigProvider.layer(
   })
 ).pipe(Layer.provide(NodeServices.layer))
 
-NodeRuntime.runMain(Layer.launch(AppLive.pipe(Layer.provide(ConfigFromEnvAndDotEnv))), {
-  disableErrorReporting: false
-})
+/** A stop by SIGTERM/SIGINT that drained cleanly is a normal exit (0), not an interruption (130). */
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
+/** A bad setting is reported as one clear line naming the variable; anything else with its full cause. */
+const reportStartupFailure = (cause: Cause.Cause<unknown>) => {
+  const error = Cause.squash(cause)
+  return error instanceof InvalidConfig
+    ? Effect.logError(`Configuration error: ${error.message}`)
+    : Effect.logError("The server stopped on an error", cause)
+}
+
+const program = Layer.launch(AppLive.pipe(Layer.provide(ConfigFromEnvAndDotEnv))).pipe(
+  Effect.tapCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.void : reportStartupFailure(cause)))
+)
+
+NodeRuntime.runMain(program, { teardown, disableErrorReporting: true })
