@@ -1,17 +1,20 @@
 // The resilience settings of one pipeline port (timeouts, retries, concurrency), read from STREAM_<PORT>_*.
 import { Effect } from "effect"
-import { intVar } from "./readVar.ts"
+import { type InvalidConfig, intVar } from "./readVar.ts"
 
 export type PortName = "stt" | "llm" | "tts" | "enrichment"
 
 export interface PortPolicy {
-  /** Longest wait for the first useful chunk of a call (a final transcript, a token, an audio byte). */
+  /**
+   * Longest wait for the first useful output of a call: the first token (llm), the first audio byte (tts), the
+   * answer (enrichment); for stt, the final transcript after the end of speech.
+   */
   readonly firstChunkTimeoutMs: number
   /** Longest wait between two chunks once a call is streaming. */
   readonly idleTimeoutMs: number
   /** Retries after the first attempt, for retryable errors that happen before any output. */
   readonly retries: number
-  /** Delay before the first retry; doubles each retry (with ±20 % jitter), capped at retryMaxDelayMs. */
+  /** Delay before the first retry (for stt: restart); doubles each time, ±20 % jitter, capped at retryMaxDelayMs. */
   readonly retryBaseDelayMs: number
   readonly retryMaxDelayMs: number
   /** Calls in flight at once on this port across the whole instance; more wait their turn. */
@@ -53,17 +56,41 @@ export const PortPolicyDefaults: Readonly<Record<PortName, PortPolicy>> = {
   }
 }
 
-const prefix = (port: PortName) => `STREAM_${port.toUpperCase()}`
+/**
+ * The settings that mean something for each port. An STT stream lives as long as its session: it has no idle
+ * timeout, and it restarts after every failure (with backoff) rather than giving up after a number of retries.
+ * Enrichment answers once, so it has no idle timeout either.
+ */
+const Configurable: Readonly<Record<PortName, ReadonlyArray<keyof PortPolicy>>> = {
+  stt: ["firstChunkTimeoutMs", "retryBaseDelayMs", "retryMaxDelayMs", "concurrency"],
+  llm: ["firstChunkTimeoutMs", "idleTimeoutMs", "retries", "retryBaseDelayMs", "retryMaxDelayMs", "concurrency"],
+  tts: ["firstChunkTimeoutMs", "idleTimeoutMs", "retries", "retryBaseDelayMs", "retryMaxDelayMs", "concurrency"],
+  enrichment: ["firstChunkTimeoutMs", "retries", "retryBaseDelayMs", "retryMaxDelayMs", "concurrency"]
+}
 
-export const readPortPolicy = (port: PortName) => {
-  const d = PortPolicyDefaults[port]
-  const p = prefix(port)
+const Variables: Readonly<Record<keyof PortPolicy, { suffix: string; min: number; max?: number }>> = {
+  firstChunkTimeoutMs: { suffix: "TIMEOUT_MS", min: 1 },
+  idleTimeoutMs: { suffix: "IDLE_TIMEOUT_MS", min: 1 },
+  retries: { suffix: "RETRIES", min: 0, max: 10 },
+  retryBaseDelayMs: { suffix: "RETRY_BASE_MS", min: 1 },
+  retryMaxDelayMs: { suffix: "RETRY_MAX_MS", min: 1 },
+  concurrency: { suffix: "CONCURRENCY", min: 1 }
+}
+
+/** Reads STREAM_<PORT>_<SETTING> for the settings that apply to `port`; the others keep their defaults. */
+export const readPortPolicy = (port: PortName): Effect.Effect<PortPolicy, InvalidConfig> => {
+  const defaults = PortPolicyDefaults[port]
+  const read = (field: keyof PortPolicy) => {
+    if (!Configurable[port].includes(field)) return Effect.succeed(defaults[field])
+    const { suffix, min, max } = Variables[field]
+    return intVar(`STREAM_${port.toUpperCase()}_${suffix}`, defaults[field], min, max)
+  }
   return Effect.all({
-    firstChunkTimeoutMs: intVar(`${p}_TIMEOUT_MS`, d.firstChunkTimeoutMs, 1),
-    idleTimeoutMs: intVar(`${p}_IDLE_TIMEOUT_MS`, d.idleTimeoutMs, 1),
-    retries: intVar(`${p}_RETRIES`, d.retries, 0, 10),
-    retryBaseDelayMs: intVar(`${p}_RETRY_BASE_MS`, d.retryBaseDelayMs, 1),
-    retryMaxDelayMs: intVar(`${p}_RETRY_MAX_MS`, d.retryMaxDelayMs, 1),
-    concurrency: intVar(`${p}_CONCURRENCY`, d.concurrency, 1)
+    firstChunkTimeoutMs: read("firstChunkTimeoutMs"),
+    idleTimeoutMs: read("idleTimeoutMs"),
+    retries: read("retries"),
+    retryBaseDelayMs: read("retryBaseDelayMs"),
+    retryMaxDelayMs: read("retryMaxDelayMs"),
+    concurrency: read("concurrency")
   })
 }

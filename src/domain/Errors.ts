@@ -9,6 +9,7 @@ export const ErrorCode = Schema.Literals([
   "session_not_started",
   "session_already_started",
   "invalid_audio",
+  "audio_dropped",
   "no_speech",
   "stt_failed",
   "stt_timeout",
@@ -16,7 +17,6 @@ export const ErrorCode = Schema.Literals([
   "llm_timeout",
   "tts_failed",
   "tts_timeout",
-  "enrichment_unavailable",
   "internal_error"
 ])
 export type ErrorCode = typeof ErrorCode.Type

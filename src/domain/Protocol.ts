@@ -38,7 +38,10 @@ export type SessionStart = typeof SessionStart.Type
 export const InputCommit = Schema.Struct({ type: Schema.Literal("input.commit") })
 export const InputText = Schema.Struct({
   type: Schema.Literal("input.text"),
-  text: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(MaxTextInputLength))
+  text: Schema.String.check(
+    Schema.isPattern(/\S/, { message: "text must not be empty or only white space" }),
+    Schema.isMaxLength(MaxTextInputLength)
+  )
 })
 export const ResponseCancel = Schema.Struct({ type: Schema.Literal("response.cancel") })
 export const Ping = Schema.Struct({

@@ -27,7 +27,7 @@ export interface ReplyRequest {
 
 export interface ReplyIO {
   readonly event: (event: ServerEvent) => Effect.Effect<void>
-  readonly audio: (pcm: Uint8Array) => Effect.Effect<void>
+  readonly audio: (pcm: Uint8Array, turn: number) => Effect.Effect<void>
 }
 
 /** How a reply ended, with the reply text exactly as sent to the client (what the history keeps). */
@@ -114,7 +114,7 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
         yield* io.event({ type: "response.audio.start", turn, format: request.outputFormat })
       }
       audioBytes += pcm.byteLength
-      yield* io.audio(pcm)
+      yield* io.audio(pcm, turn)
     })
   ).pipe(
     Effect.as<ReplyOutcome>({ _tag: "Done", textSent: "" }),

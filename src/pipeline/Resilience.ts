@@ -1,23 +1,29 @@
 // The one resilience policy of the pipeline: timeouts (first useful chunk, then idle), retries with
 // exponential backoff and jitter for retryable errors only, and a per-port concurrency limit.
 // Adapters never retry by themselves; every port call goes through here.
-import { Duration, Effect, Schedule, type Semaphore, Stream } from "effect"
+import { Duration, Effect, Random, Schedule, type Semaphore, Stream } from "effect"
 import type { PortPolicy } from "../config/PortPolicy.ts"
 import type { PortErrorFactory, PortFailure } from "./PortError.ts"
 
+/** The delay before retry number `attempt` (1, 2, …): base · 2^(attempt−1), scaled by a random 0.8–1.2, capped. */
+export const backoffDelay = (policy: PortPolicy, attempt: number) =>
+  Effect.map(Random.next, (random) =>
+    Duration.millis(
+      Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** (attempt - 1) * (0.8 + 0.4 * random))
+    )
+  )
+
 /**
- * Backoff for retryable failures: base · 2^n capped at the maximum, each delay scaled by a random 0.8–1.2,
- * never shorter than a provider's retry-after, at most `policy.retries` times.
+ * Retries for retryable failures only, at most `policy.retries` times, each after `backoffDelay` or the provider's
+ * retry-after, whichever is longer.
  */
 export const retrySchedule = <E extends PortFailure>(policy: PortPolicy) =>
-  Schedule.exponential(Duration.millis(policy.retryBaseDelayMs)).pipe(
-    Schedule.modifyDelay(({ duration }) =>
-      Effect.succeed(Duration.millis(Math.min(Duration.toMillis(duration), policy.retryMaxDelayMs)))
-    ),
-    Schedule.jittered,
+  Schedule.forever.pipe(
     Schedule.setInputType<E>(),
-    Schedule.modifyDelay(({ duration, input }) =>
-      Effect.succeed(Duration.millis(Math.max(Duration.toMillis(duration), input.retryAfterMs ?? 0)))
+    Schedule.modifyDelay(({ attempt, input }) =>
+      Effect.map(backoffDelay(policy, attempt), (delay) =>
+        Duration.max(delay, Duration.millis(input.retryAfterMs ?? 0))
+      )
     ),
     Schedule.while(({ input, attempt }) => input.retryable && attempt <= policy.retries)
   )

@@ -8,25 +8,44 @@ export const OutboxCapacity = 1024
 
 export interface Outbox {
   readonly event: (event: ServerEvent) => Effect.Effect<void>
-  readonly audio: (pcm: Uint8Array) => Effect.Effect<void>
+  /** Queues a reply audio frame of `turn`. */
+  readonly audio: (pcm: Uint8Array, turn: number) => Effect.Effect<void>
+  /**
+   * Drops the audio of `turn` still waiting in the queue: after a cancel the client hears nothing more of it.
+   * Text and events already queued still go out, so the client's text matches what the history keeps.
+   */
+  readonly discardAudio: (turn: number) => Effect.Effect<void>
   /** Writes what is queued, then closes the connection with `code`; later sends are dropped. */
   readonly close: (code: number, reason: string) => Effect.Effect<void>
 }
 
+interface Frame {
+  readonly data: string | Uint8Array
+  /** Set on reply audio, so a cancelled turn's queued audio can be skipped. */
+  readonly audioOfTurn?: number
+}
+
 export const makeOutbox = Effect.fnUntraced(function* (transport: Transport) {
-  const queue = yield* Queue.bounded<string | Uint8Array, Cause.Done>(OutboxCapacity)
+  const queue = yield* Queue.bounded<Frame, Cause.Done>(OutboxCapacity)
+  const discarded = new Set<number>()
+  const write = (frame: Frame) =>
+    frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn) ? Effect.void : transport.send(frame.data)
   const writer = yield* Effect.forkScoped(
     Effect.whileLoop({
       while: () => true,
-      body: () => Effect.flatMap(Queue.take(queue), transport.send),
+      body: () => Effect.flatMap(Queue.take(queue), write),
       step: () => {}
     }).pipe(Effect.catch(() => Effect.void))
   )
   let closed = false
-  const offer = (frame: string | Uint8Array) => (closed ? Effect.void : Effect.asVoid(Queue.offer(queue, frame)))
+  const offer = (frame: Frame) => (closed ? Effect.void : Effect.asVoid(Queue.offer(queue, frame)))
   const outbox: Outbox = {
-    event: (event) => Effect.suspend(() => offer(JSON.stringify(event))),
-    audio: (pcm) => Effect.suspend(() => offer(pcm)),
+    event: (event) => Effect.suspend(() => offer({ data: JSON.stringify(event) })),
+    audio: (pcm, turn) => Effect.suspend(() => offer({ data: pcm, audioOfTurn: turn })),
+    discardAudio: (turn) =>
+      Effect.sync(() => {
+        discarded.add(turn)
+      }),
     close: (code, reason) =>
       Effect.suspend(() => {
         if (closed) return Effect.void

@@ -1,14 +1,16 @@
 // The Session actor: one scoped fiber per connection that owns all of its work. Audio flows through the Stt port,
 // turns start on endpointing, input.commit or input.text, and each reply runs in one replaceable fiber.
-import { type Cause, Clock, Deferred, Effect, Exit, FiberHandle, Queue, Schedule, Stream } from "effect"
+import { type Cause, Clock, Deferred, Duration, Effect, Exit, FiberHandle, Queue, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Audio.ts"
 import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
 import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
 import { Enricher } from "../pipeline/Enricher.ts"
+import type { Llm } from "../pipeline/Llm.ts"
 import { ReplyProgress, runReply } from "../pipeline/Reply.ts"
-import { retrySchedule } from "../pipeline/Resilience.ts"
+import { backoffDelay } from "../pipeline/Resilience.ts"
 import { Stt, type SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
+import type { Tts } from "../pipeline/Tts.ts"
 import { BadMessageWindow } from "./BadMessageWindow.ts"
 import { Conversation } from "./Conversation.ts"
 import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
@@ -108,28 +110,26 @@ export const runSession = Effect.fn("session")(function* (
             conversation.addAssistant(progress.textSent)
             if (currentReply === progress) currentReply = undefined
             if (Exit.hasInterrupts(exit)) {
+              yield* outbox.discardAudio(turn)
               yield* outbox.event({
                 type: "response.cancelled",
                 turn,
                 reason: progress.cancelReason,
                 textSent: progress.textSent
               })
-            }
-          })
-        ),
-        Effect.catchCause((cause) =>
-          Effect.logError("reply failed unexpectedly", cause).pipe(
-            Effect.andThen(
-              outbox.event({
+            } else if (Exit.isFailure(exit)) {
+              yield* Effect.logError("reply failed unexpectedly", exit.cause)
+              yield* outbox.event({
                 type: "error",
                 code: "internal_error",
                 message: "The reply failed unexpectedly",
                 recoverable: true,
                 turn
               })
-            )
-          )
+            }
+          })
         ),
+        Effect.exit,
         Effect.asVoid,
         Effect.annotateLogs({ turn })
       )
@@ -200,33 +200,59 @@ export const runSession = Effect.fn("session")(function* (
       }
     })
 
-  const reportSttFailure = (error: SttError) =>
-    outbox.event({
-      type: "error",
-      code: error.reason === "timeout" ? "stt_timeout" : "stt_failed",
-      message: `Speech recognition failed (${error.message}); it restarts, and audio since the last transcript may be lost`,
-      recoverable: true
+  /** The utterance in progress is lost with the STT stream that failed; the client hears which turn it was. */
+  const reportSttFailure = (error: SttError, restartInMs: number) =>
+    Effect.gen(function* () {
+      const turn = utterance.turn
+      utterance = {}
+      yield* FiberHandle.clear(sttTimer)
+      yield* Effect.logWarning("speech recognition failed", { reason: error.reason, retryable: error.retryable })
+      yield* outbox.event({
+        type: "error",
+        code: error.reason === "timeout" ? "stt_timeout" : "stt_failed",
+        message: `Speech recognition failed (${error.message}); it restarts in ${Math.round(restartInMs)} ms, and audio sent meanwhile may be lost`,
+        recoverable: true,
+        ...(turn === undefined ? {} : { turn })
+      })
     })
 
-  /** Runs the STT over the session's audio; a failure is reported, then the STT restarts with backoff. */
-  const runStt = (input: Queue.Queue<SttInput, Cause.Done>, format: AudioFormat) =>
-    Stream.runForEach(stt.transcribe(Stream.fromQueue(input), format), onSttEvent).pipe(
-      Effect.tapError(reportSttFailure),
-      Effect.retry(
-        retrySchedule<SttError>({ ...config.policies.stt, retries: Number.MAX_SAFE_INTEGER }).pipe(
-          Schedule.while(() => true)
+  /**
+   * Runs the STT over the session's audio for as long as the session lives. After a failure it reports it and
+   * restarts after a backoff that grows with consecutive failures and starts over once the STT produces again.
+   */
+  const runStt = (input: Queue.Queue<SttInput, Cause.Done>, format: AudioFormat) => {
+    let failures = 0
+    const once = Stream.runForEach(
+      stt.transcribe(Stream.fromQueue(input), format).pipe(
+        Stream.tap(() =>
+          Effect.sync(() => {
+            failures = 0
+          })
         )
       ),
-      Effect.catch(() => Effect.void)
+      onSttEvent
     )
+    const supervised: Effect.Effect<void, never, Llm | Tts | Enricher> = once.pipe(
+      Effect.catch((error) =>
+        Effect.gen(function* () {
+          failures++
+          const delay = yield* backoffDelay(config.policies.stt, failures)
+          yield* reportSttFailure(error, Duration.toMillis(delay))
+          yield* Effect.sleep(delay)
+          return yield* supervised
+        })
+      )
+    )
+    return supervised
+  }
 
   // ---- client messages ----
 
   const reject = (problem: InboundProblem) =>
     Effect.gen(function* () {
-      yield* outbox.event({ type: "error", code: problem.code, message: problem.message, recoverable: true })
-      const now = yield* Clock.currentTimeMillis
-      if (badMessages.hit(now)) {
+      const flooding = badMessages.hit(yield* Clock.currentTimeMillis)
+      yield* outbox.event({ type: "error", code: problem.code, message: problem.message, recoverable: !flooding })
+      if (flooding) {
         return yield* Effect.fail(
           new SessionEnd(
             "protocol_violation",
@@ -251,7 +277,11 @@ export const runSession = Effect.fn("session")(function* (
       const input = yield* Queue.bounded<SttInput, Cause.Done>(SttInputCapacity)
       sttInput = input
       yield* Effect.forkScoped(runStt(input, formats.input))
-      yield* Effect.logInfo("session started", { input: formats.input.sampleRate, output: formats.output.sampleRate })
+      yield* Effect.logInfo("session started", {
+        input: formats.input.sampleRate,
+        output: formats.output.sampleRate,
+        client: start.client ?? {}
+      })
       yield* outbox.event({
         type: "session.started",
         sessionId: info.sessionId,
@@ -259,6 +289,29 @@ export const runSession = Effect.fn("session")(function* (
         input: formats.input,
         output: formats.output,
         limits: { maxFrameBytes: config.maxFrameBytes, maxTextLength: MaxTextInputLength }
+      })
+    })
+
+  let dropping = false
+  /**
+   * Hands input to the STT without ever blocking the reader, so pings, cancels and disconnects are always seen.
+   * When the STT falls behind by SttInputCapacity frames, audio is dropped and the client told once per episode.
+   */
+  const offerToStt = (item: SttInput) =>
+    Effect.gen(function* () {
+      if (sttInput === undefined) return
+      const input = sttInput
+      if (yield* Effect.sync(() => Queue.offerUnsafe(input, item))) {
+        dropping = false
+        return
+      }
+      if (dropping) return
+      dropping = true
+      yield* outbox.event({
+        type: "error",
+        code: "audio_dropped",
+        message: `Speech recognition is ${SttInputCapacity} frames behind; audio is being dropped until it catches up`,
+        recoverable: true
       })
     })
 
@@ -272,8 +325,9 @@ export const runSession = Effect.fn("session")(function* (
       }
       switch (message.type) {
         case "input.commit": {
-          yield* markSpeechEnded
-          return yield* Queue.offer(sttInput, { _tag: "Commit" })
+          // Only an utterance in progress waits for its final; a commit after an endpointed one adds nothing.
+          if (utterance.turn !== undefined) yield* markSpeechEnded
+          return yield* offerToStt({ _tag: "Commit" })
         }
         case "input.text": {
           const now = yield* Clock.currentTimeMillis
@@ -297,7 +351,7 @@ export const runSession = Effect.fn("session")(function* (
       }
       const problem = checkAudioFrame(frame)
       if (problem !== undefined) return yield* reject(problem)
-      yield* Queue.offer(sttInput, { _tag: "Audio", pcm: frame })
+      yield* offerToStt({ _tag: "Audio", pcm: frame })
     })
 
   // ---- lifetime ----
@@ -329,7 +383,14 @@ export const runSession = Effect.fn("session")(function* (
     Effect.as(new SessionEnd("server_shutdown", CloseCode.serviceRestart, "the server is shutting down"))
   )
 
-  const end = yield* Effect.raceFirst(readClient, awaitShutdown)
+  const end = yield* Effect.raceFirst(readClient, awaitShutdown).pipe(
+    Effect.catchCause((cause) =>
+      Effect.as(
+        Effect.logError("session failed", cause),
+        new SessionEnd("internal_error", CloseCode.internalError, "internal error")
+      )
+    )
+  )
   yield* cancelReply("session_end")
   const peerGone = end.reason === "client_closed" || end.reason === "frame_too_large"
   if (!peerGone) {

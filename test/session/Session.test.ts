@@ -7,7 +7,7 @@ import { AppConfig } from "../../src/config/AppConfig.ts"
 import type { ServerEvent } from "../../src/domain/Protocol.ts"
 import { Llm, LlmError, type LlmRequest } from "../../src/pipeline/Llm.ts"
 import { resilientLlm } from "../../src/pipeline/ResilientPorts.ts"
-import { Stt } from "../../src/pipeline/Stt.ts"
+import { Stt, SttError } from "../../src/pipeline/Stt.ts"
 import { makeMockLlm } from "../../src/providers/mock/MockLlm.ts"
 import { runSession } from "../../src/session/Session.ts"
 import { OpenCounts, pipelineLayer } from "../support/TestLayers.ts"
@@ -265,6 +265,7 @@ describe("Session", () => {
       const { client, fiber } = yield* start
       yield* client.sendRaw("not json")
       yield* client.send({ type: "input.text" })
+      yield* client.send({ type: "input.text", text: "   " })
       yield* client.send({ type: "dance" })
       yield* client.sendRaw(new Uint8Array(3))
       yield* client.send({ type: "session.start" })
@@ -273,6 +274,7 @@ describe("Session", () => {
         ofType(client.events(), "error").map((e) => [e.code, e.recoverable]),
         [
           ["invalid_json", true],
+          ["invalid_message", true],
           ["invalid_message", true],
           ["unknown_message_type", true],
           ["invalid_audio", true],
@@ -283,9 +285,12 @@ describe("Session", () => {
       yield* TestClock.adjust(5000)
       assert.strictEqual(ofType(client.events(), "response.done").length, 1)
 
-      // 5 bad so far within the 10 s window; the limit is 10, so 6 more make 11 and end the session.
-      for (let i = 0; i < 6; i++) yield* client.sendRaw("{")
+      // 6 bad so far within the 10 s window; the limit is 10, so 5 more make 11 and end the session.
+      for (let i = 0; i < 5; i++) yield* client.sendRaw("{")
       const reason = yield* Fiber.join(fiber)
+      const errors = ofType(client.events(), "error")
+      assert.strictEqual(errors.at(-2)?.recoverable, true)
+      assert.strictEqual(errors.at(-1)?.recoverable, false, "the message that ends the session says so")
       assert.strictEqual(reason, "protocol_violation")
       assert.deepStrictEqual(client.events().at(-1), { type: "session.ended", reason: "protocol_violation" })
       assert.strictEqual(client.closed()?.code, 1008)
@@ -366,6 +371,114 @@ describe("Session", () => {
       yield* TestClock.adjust(5000)
       assert.strictEqual(ofType(client.events(), "response.done")[0]?.latency.sttMs, 250)
     }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("a commit after an endpointed utterance neither times out nor disturbs the next utterance", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      yield* speak(client, 600, 800)
+      yield* client.send({ type: "input.commit" })
+      yield* TestClock.adjust(10000)
+      yield* speak(client, 600, 800)
+      yield* TestClock.adjust(10000)
+      assert.deepStrictEqual(ofType(client.events(), "error"), [])
+      const turns = (type: "transcript.partial" | "transcript.final" | "response.done") => [
+        ...new Set(ofType(client.events(), type).map((e) => e.turn))
+      ]
+      assert.deepStrictEqual(turns("transcript.partial"), [1, 2])
+      assert.deepStrictEqual(turns("transcript.final"), [1, 2])
+      assert.deepStrictEqual(turns("response.done"), [1, 2])
+      assert.deepStrictEqual(
+        ofType(client.events(), "response.done").map((e) => e.latency.sttMs),
+        [250, 250]
+      )
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("cancelling drops the reply audio still queued for a client that is not reading", () =>
+    Effect.gen(function* () {
+      const { client } = yield* start
+      yield* client.pause
+      yield* client.send({ type: "input.text", text: "bitcoin?" })
+      yield* TestClock.adjust(700)
+      yield* client.send({ type: "response.cancel" })
+      yield* client.resume
+      yield* TestClock.adjust(1000)
+      assert.isAbove(ofType(client.events(), "response.text.delta").length, 0)
+      assert.strictEqual(ofType(client.events(), "response.audio.start").length, 1, "audio had been produced")
+      assert.strictEqual(client.audioBytes(), 0, "none of it reaches the client after the cancel")
+      assert.strictEqual(ofType(client.events(), "response.cancelled").length, 1)
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
+  it.effect("an STT failure is reported with its turn, the STT restarts with backoff, the session keeps working", () =>
+    Effect.gen(function* () {
+      const attempts: Array<number> = []
+      const failingTwice = Layer.effect(
+        Stt,
+        Effect.map(Effect.service(Stt), (stt) =>
+          Stt.of({
+            ...stt,
+            transcribe: (input, format) =>
+              Stream.suspend(() => {
+                attempts.push(attempts.length)
+                return attempts.length <= 2
+                  ? stt
+                      .transcribe(input, format)
+                      .pipe(
+                        Stream.take(1),
+                        Stream.concat(
+                          Stream.fail(
+                            new SttError({ reason: "unavailable", retryable: false, message: "socket dropped" })
+                          )
+                        )
+                      )
+                  : stt.transcribe(input, format)
+              })
+          })
+        )
+      )
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        // The first stream fails after its first event (speech started): turn 1 is lost and reported. The restart
+        // waits 200 ms ± 20 %, longer than these 100 ms.
+        yield* speak(client, 100, 0)
+        const errors = ofType(client.events(), "error")
+        assert.deepStrictEqual(
+          errors.map((e) => [e.code, e.turn, e.recoverable]),
+          [["stt_failed", 1, true]]
+        )
+        assert.include(errors[0]!.message, "restarts in")
+        // While the STT is down the session still answers.
+        yield* client.send({ type: "ping", id: "still-here" })
+        assert.deepStrictEqual(client.events().at(-1), { type: "pong", id: "still-here" })
+        yield* speak(client, 600, 600)
+        yield* speak(client, 600, 600)
+        yield* TestClock.adjust(10000)
+        assert.strictEqual(attempts.length, 3)
+        assert.deepStrictEqual(
+          ofType(client.events(), "error").map((e) => e.code),
+          ["stt_failed", "stt_failed"]
+        )
+        assert.isAtLeast(ofType(client.events(), "response.done").length, 1)
+      }).pipe(Effect.provide(failingTwice.pipe(Layer.provideMerge(pipelineLayer()))))
+    })
+  )
+
+  it.effect("audio is dropped (and the client told once) rather than blocking the session when the STT stalls", () =>
+    Effect.gen(function* () {
+      const stalled = Layer.succeed(Stt, Stt.of({ provider: "stalled", transcribe: () => Stream.never }))
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        for (let i = 0; i < 400; i++) yield* client.sendRaw(frame20ms(true))
+        yield* client.send({ type: "ping", id: 1 })
+        assert.deepStrictEqual(client.events().at(-1), { type: "pong", id: 1 })
+        assert.deepStrictEqual(
+          ofType(client.events(), "error").map((e) => e.code),
+          ["audio_dropped"]
+        )
+      }).pipe(Effect.provide(stalled.pipe(Layer.provideMerge(pipelineLayer()))))
+    })
   )
 
   it.effect(

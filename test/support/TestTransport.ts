@@ -1,5 +1,5 @@
 // An in-memory Transport: the test plays the client, pushing frames in and reading what the session sent.
-import { type Cause, Effect, Queue, Schema, Stream } from "effect"
+import { type Cause, Effect, Latch, Queue, Schema, Stream } from "effect"
 import { ServerEvent } from "../../src/domain/Protocol.ts"
 import type { Transport, TransportEnd } from "../../src/session/Transport.ts"
 
@@ -16,6 +16,9 @@ export interface TestClient {
   /** Total bytes of binary (audio) frames received. */
   readonly audioBytes: () => number
   readonly closed: () => { readonly code: number; readonly reason: string } | undefined
+  /** A client that stops reading: the session's writes wait until `resume`. */
+  readonly pause: Effect.Effect<void>
+  readonly resume: Effect.Effect<void>
 }
 
 /**
@@ -29,14 +32,17 @@ export const makeTestClient = Effect.gen(function* () {
   const events: Array<ServerEvent> = []
   let audio = 0
   let closed: { code: number; reason: string } | undefined
+  const reading = yield* Latch.make(true)
   const transport: Transport = {
     incoming: Stream.fromQueue(inbound),
     send: (frame) =>
-      Effect.sync(() => {
-        if (closed !== undefined) throw new Error("send after close")
-        if (typeof frame === "string") events.push(decodeEvent(JSON.parse(frame)))
-        else audio += frame.byteLength
-      }),
+      reading.whenOpen(
+        Effect.sync(() => {
+          if (closed !== undefined) throw new Error("send after close")
+          if (typeof frame === "string") events.push(decodeEvent(JSON.parse(frame)))
+          else audio += frame.byteLength
+        })
+      ),
     close: (code, reason) =>
       Effect.sync(() => {
         closed = { code, reason }
@@ -50,7 +56,9 @@ export const makeTestClient = Effect.gen(function* () {
       (end === undefined ? Queue.end(inbound) : Queue.fail(inbound, end)).pipe(Effect.andThen(settle)),
     events: () => events,
     audioBytes: () => audio,
-    closed: () => closed
+    closed: () => closed,
+    pause: reading.close,
+    resume: reading.open.pipe(Effect.andThen(settle))
   }
   return client
 })
