@@ -16,7 +16,9 @@ export type Ports = Stt | Llm | Tts | Enricher
 
 /** The server over the given pipeline ports; configuration comes from the current ConfigProvider. */
 export const makeApp = <E>(ports: Layer.Layer<Ports, E, AppConfig>) => {
-  const core = Layer.mergeAll(SessionRegistry.layer, ports).pipe(Layer.provideMerge(AppConfig.layer))
+  const core = Layer.mergeAll(SessionRegistry.layer, ports, AppConfig.warnings).pipe(
+    Layer.provideMerge(AppConfig.layer)
+  )
   return ShutdownDrain.pipe(
     Layer.provideMerge(HttpServerLive),
     Layer.provideMerge(core),

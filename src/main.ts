@@ -17,12 +17,24 @@ const ConfigFromEnvAndDotEnv = ConfigProvider.layer(
 const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
-/** A bad setting is reported as one clear line naming the variable; anything else with its full cause. */
+/** The Node error code behind a failure to listen (EADDRINUSE, EACCES…), if that is what stopped the server. */
+const listenErrorCode = (error: unknown): string | undefined => {
+  const cause = (error as { readonly cause?: { readonly code?: unknown } } | undefined)?.cause
+  return typeof cause?.code === "string" ? cause.code : undefined
+}
+
+/** A bad setting or a port that cannot be used is one clear line; anything else comes with its full cause. */
 const reportStartupFailure = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
-  return error instanceof InvalidConfig
-    ? Effect.logError(`Configuration error: ${error.message}`)
-    : Effect.logError("The server stopped on an error", cause)
+  if (error instanceof InvalidConfig) return Effect.logError(`Configuration error: ${error.message}`)
+  const code = listenErrorCode(error)
+  if (code === "EADDRINUSE" || code === "EACCES") {
+    return Effect.logError(
+      `Cannot listen (${code}): ${code === "EADDRINUSE" ? "the port is already in use" : "permission denied"}; ` +
+        "choose another STREAM_WS_PORT or STREAM_HOST"
+    )
+  }
+  return Effect.logError("The server stopped on an error", cause)
 }
 
 const program = Layer.launch(AppLive.pipe(Layer.provide(ConfigFromEnvAndDotEnv))).pipe(

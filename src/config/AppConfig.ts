@@ -61,6 +61,8 @@ export class AppConfig extends Context.Service<AppConfig, AppSettings>()("voice-
     AppConfig,
     Effect.suspend(() => loadSettings)
   )
+  /** Logs warnings about development-only settings, once, under the configured logger. */
+  static readonly warnings = Layer.effectDiscard(Effect.flatMap(Effect.service(AppConfig), (s) => warnAboutSettings(s)))
 }
 
 const corsOrigins = (variable: string) =>
@@ -112,8 +114,8 @@ const jwtSecret = (nodeEnv: NodeEnv) =>
       }
       return Effect.succeed(
         Option.match(value, {
-          onNone: () => ({ secret: Redacted.make(DevelopmentJwtSecret), isDefault: true, weak: false }),
-          onSome: (s) => ({ secret: Redacted.make(s), isDefault: false, weak: bytes < MinJwtSecretBytes })
+          onNone: () => ({ secret: Redacted.make(DevelopmentJwtSecret), isDefault: true }),
+          onSome: (s) => ({ secret: Redacted.make(s), isDefault: false })
         })
       )
     })
@@ -162,16 +164,23 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
     debug: yield* boolVar("STREAM_DEBUG", false),
     logLevel: toLogLevel[yield* oneOfVar("STREAM_LOG_LEVEL", LogLevels, "info")]
   }
-  if (secret.isDefault) {
-    yield* Effect.logWarning(
-      "JWT_SECRET is not set: using the built-in DEVELOPMENT secret. Anyone can mint tokens for this server. " +
-        "Set JWT_SECRET (32+ random bytes) before exposing it; NODE_ENV=production refuses to start without one."
-    )
-  } else if (secret.weak) {
-    yield* Effect.logWarning(`JWT_SECRET is shorter than ${MinJwtSecretBytes} bytes; production refuses such a secret.`)
-  }
-  if (origins === "*" && nodeEnv !== "production") {
-    yield* Effect.logWarning("STREAM_CORS_ORIGIN=* lets any web page connect; production refuses it.")
-  }
   return settings
 })
+
+/** Loud warnings for settings that are fine in development and refused in production. Never prints a secret. */
+export const warnAboutSettings = (settings: AppSettings): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    if (settings.jwtSecretIsDefault) {
+      yield* Effect.logWarning(
+        "JWT_SECRET is not set: using the built-in DEVELOPMENT secret. Anyone can mint tokens for this server. " +
+          "Set JWT_SECRET (32+ random bytes) before exposing it; NODE_ENV=production refuses to start without one."
+      )
+    } else if (Buffer.byteLength(Redacted.value(settings.jwtSecret), "utf8") < MinJwtSecretBytes) {
+      yield* Effect.logWarning(
+        `JWT_SECRET is shorter than ${MinJwtSecretBytes} bytes; production refuses such a secret.`
+      )
+    }
+    if (settings.corsOrigins === "*" && settings.nodeEnv !== "production") {
+      yield* Effect.logWarning("STREAM_CORS_ORIGIN=* lets any web page connect; production refuses it.")
+    }
+  })

@@ -6,7 +6,8 @@ import {
   DefaultSystemPrompt,
   DevelopmentJwtSecret,
   loadSettings,
-  MinJwtSecretBytes
+  MinJwtSecretBytes,
+  warnAboutSettings
 } from "../../src/config/AppConfig.ts"
 import { MockDefaults } from "../../src/config/MockSettings.ts"
 import { PortPolicyDefaults } from "../../src/config/PortPolicy.ts"
@@ -19,7 +20,7 @@ const withEnv =
   <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.provideService(effect, ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
 
-const load = (env: Env) => loadSettings.pipe(withEnv(env))
+const load = (env: Env) => loadSettings.pipe(Effect.tap(warnAboutSettings), withEnv(env))
 
 /** Loads with env and returns the InvalidConfig it fails with (fails the test if loading succeeded). */
 const failure = (env: Env) =>
