@@ -11,37 +11,25 @@ import { makeMockLlm } from "./mock/MockLlm.ts"
 import { makeMockStt } from "./mock/MockStt.ts"
 import { makeMockTts } from "./mock/MockTts.ts"
 
+// Only "mock" exists so far for every port; AppConfig refuses any other provider name at startup.
+const withConfig = <A, E>(build: (config: AppConfig["Service"]) => Effect.Effect<A, E>) =>
+  Effect.flatMap(Effect.service(AppConfig), build)
+
 const SttLive = Layer.effect(
   Stt,
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    // Only "mock" exists so far; AppConfig rejects any other value at startup.
-    return yield* resilientStt(makeMockStt(config.mock), config.policies.stt)
-  })
+  withConfig((config) => resilientStt(makeMockStt(config.mock), config.policies.stt))
 )
-
 const LlmLive = Layer.effect(
   Llm,
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    return yield* resilientLlm(makeMockLlm(config.mock), config.policies.llm)
-  })
+  withConfig((config) => resilientLlm(makeMockLlm(config.mock), config.policies.llm))
 )
-
 const TtsLive = Layer.effect(
   Tts,
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    return yield* resilientTts(makeMockTts(config.mock), config.policies.tts)
-  })
+  withConfig((config) => resilientTts(makeMockTts(config.mock), config.policies.tts))
 )
-
 const EnricherLive = Layer.effect(
   Enricher,
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    return yield* resilientEnricher(makeMockEnricher(config.mock), config.policies.enrichment)
-  })
+  withConfig((config) => resilientEnricher(makeMockEnricher(config.mock), config.policies.enrichment))
 )
 
 /** Every pipeline port, as configured. */

@@ -37,6 +37,8 @@ const speak = (client: TestClient, speechMs: number, silenceMs: number) =>
 const ofType = <T extends ServerEvent["type"]>(events: ReadonlyArray<ServerEvent>, type: T) =>
   events.filter((e): e is Extract<ServerEvent, { type: T }> => e.type === type)
 
+const errorCodes = (client: TestClient) => ofType(client.events(), "error").map((e) => e.code)
+
 /** Event types in order, with each run of text deltas collapsed to one entry. */
 const sequence = (events: ReadonlyArray<ServerEvent>) => {
   const out: Array<string> = []
@@ -343,17 +345,11 @@ describe("Session", () => {
       yield* speak(client, 0, 400)
       yield* client.send({ type: "input.commit" })
       yield* TestClock.adjust(1000)
-      assert.deepStrictEqual(
-        ofType(client.events(), "error").map((e) => e.code),
-        ["no_speech"]
-      )
+      assert.deepStrictEqual(errorCodes(client), ["no_speech"])
       yield* speak(client, 600, 600)
       yield* client.send({ type: "input.commit" })
       yield* TestClock.adjust(5000)
-      assert.deepStrictEqual(
-        ofType(client.events(), "error").map((e) => e.code),
-        ["no_speech"]
-      )
+      assert.deepStrictEqual(errorCodes(client), ["no_speech"])
       assert.deepStrictEqual(
         ofType(client.events(), "response.done").map((e) => e.turn),
         [1]
@@ -456,10 +452,7 @@ describe("Session", () => {
         yield* speak(client, 600, 600)
         yield* TestClock.adjust(10000)
         assert.strictEqual(attempts.length, 3)
-        assert.deepStrictEqual(
-          ofType(client.events(), "error").map((e) => e.code),
-          ["stt_failed", "stt_failed"]
-        )
+        assert.deepStrictEqual(errorCodes(client), ["stt_failed", "stt_failed"])
         assert.isAtLeast(ofType(client.events(), "response.done").length, 1)
       }).pipe(Effect.provide(failingTwice.pipe(Layer.provideMerge(pipelineLayer()))))
     })
@@ -473,10 +466,7 @@ describe("Session", () => {
         for (let i = 0; i < 400; i++) yield* client.sendRaw(frame20ms(true))
         yield* client.send({ type: "ping", id: 1 })
         assert.deepStrictEqual(client.events().at(-1), { type: "pong", id: 1 })
-        assert.deepStrictEqual(
-          ofType(client.events(), "error").map((e) => e.code),
-          ["audio_dropped"]
-        )
+        assert.deepStrictEqual(errorCodes(client), ["audio_dropped"])
       }).pipe(Effect.provide(stalled.pipe(Layer.provideMerge(pipelineLayer()))))
     })
   )
@@ -514,10 +504,7 @@ describe("Session", () => {
         yield* client.send({ type: "input.text", text: "bitcoin?" })
         yield* TestClock.adjust(10000)
         assert.strictEqual(calls.n, 1)
-        assert.deepStrictEqual(
-          ofType(client.events(), "error").map((e) => e.code),
-          ["llm_failed"]
-        )
+        assert.deepStrictEqual(errorCodes(client), ["llm_failed"])
       }).pipe(Effect.provide(flakyLlm(1, false, calls).pipe(Layer.provideMerge(pipelineLayer()))))
     })
   )
