@@ -3,6 +3,9 @@
 import { Layer } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
 import { LoggingLive } from "./observability/Logging.ts"
+import { PersistenceLive } from "./persistence/PersistenceLive.ts"
+import type { SessionRepository } from "./persistence/SessionRepository.ts"
+import type { SessionStore } from "./persistence/SessionStore.ts"
 import type { Enricher } from "./pipeline/Enricher.ts"
 import type { Llm } from "./pipeline/Llm.ts"
 import type { Stt } from "./pipeline/Stt.ts"
@@ -13,10 +16,17 @@ import { ShutdownDrain } from "./server/ShutdownDrain.ts"
 import { SessionRegistry } from "./session/SessionRegistry.ts"
 
 export type Ports = Stt | Llm | Tts | Enricher
+export type Persistence = SessionStore | SessionRepository
 
-/** The server over the given pipeline ports; configuration comes from the current ConfigProvider. */
-export const makeApp = <E>(ports: Layer.Layer<Ports, E, AppConfig>) => {
-  const core = Layer.mergeAll(SessionRegistry.layer, ports, AppConfig.warnings).pipe(
+/**
+ * The server over the given pipeline ports and persistence; configuration comes from the current ConfigProvider.
+ * Sessions end (drain) before the store flushes, and the store flushes before the database closes.
+ */
+export const makeApp = <E1, E2>(
+  ports: Layer.Layer<Ports, E1, AppConfig>,
+  persistence: Layer.Layer<Persistence, E2, AppConfig>
+) => {
+  const core = Layer.mergeAll(SessionRegistry.layer, ports, persistence, AppConfig.warnings).pipe(
     Layer.provideMerge(AppConfig.layer)
   )
   return ShutdownDrain.pipe(
@@ -26,5 +36,5 @@ export const makeApp = <E>(ports: Layer.Layer<Ports, E, AppConfig>) => {
   )
 }
 
-/** The server with the providers chosen by configuration. */
-export const AppLive = makeApp(ProvidersLive)
+/** The server with the providers and database chosen by configuration. */
+export const AppLive = makeApp(ProvidersLive, PersistenceLive)

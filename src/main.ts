@@ -1,17 +1,10 @@
 // Entry point: reads configuration (environment, then .env), starts the server, runs until a signal.
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, ConfigProvider, Effect, Exit, Layer, Runtime } from "effect"
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { AppLive } from "./App.ts"
+import { ConfigFromEnvAndDotEnv } from "./config/ConfigSource.ts"
 import { InvalidConfig } from "./config/readVar.ts"
-
-/** Environment variables first; a .env file in the working directory fills in what they leave unset. */
-const ConfigFromEnvAndDotEnv = ConfigProvider.layer(
-  Effect.gen(function* () {
-    const env = ConfigProvider.fromEnv()
-    const dotEnv = yield* ConfigProvider.fromDotEnv().pipe(Effect.orElseSucceed(() => undefined))
-    return dotEnv === undefined ? env : ConfigProvider.orElse(env, dotEnv)
-  })
-).pipe(Layer.provide(NodeServices.layer))
+import { MigrationError } from "./persistence/Migrations.ts"
 
 /** A stop by SIGTERM/SIGINT that drained cleanly is a normal exit (0), not an interruption (130). */
 const teardown: Runtime.Teardown = (exit, onExit) =>
@@ -27,6 +20,7 @@ const listenErrorCode = (error: unknown): string | undefined => {
 const reportStartupFailure = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
   if (error instanceof InvalidConfig) return Effect.logError(`Configuration error: ${error.message}`)
+  if (error instanceof MigrationError) return Effect.logError(`Database migration error: ${error.message}`)
   const code = listenErrorCode(error)
   if (code === "EADDRINUSE" || code === "EACCES") {
     return Effect.logError(

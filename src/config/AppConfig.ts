@@ -2,13 +2,13 @@
 // .env.example and docs/configuration.md list the same variables; keep the three in step.
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { type SampleRate, SupportedSampleRates } from "../domain/Audio.ts"
+import { type DatabaseSettings, readDatabaseSettings } from "./DatabaseSettings.ts" // persistence (issue 3)
 import { type MockSettings, readMockSettings } from "./MockSettings.ts"
 import { type PortName, type PortPolicy, readPortPolicy } from "./PortPolicy.ts"
+import { type ProviderSettings, readProviderSettings } from "./ProviderSettings.ts"
 import { boolVar, InvalidConfig, intVar, oneOfVar, readVar, stringVar } from "./readVar.ts"
+import { readStoreSettings, type StoreSettings } from "./StoreSettings.ts"
 
-export const SttProviders = ["mock"] as const
-export const LlmProviders = ["mock"] as const
-export const TtsProviders = ["mock"] as const
 export const EnrichmentProviders = ["mock"] as const
 export const NodeEnvs = ["development", "production", "test"] as const
 export const LogLevels = ["debug", "info", "warn", "error"] as const
@@ -43,14 +43,16 @@ export interface AppSettings {
   readonly historyMaxTurns: number
   readonly enrichmentBudgetMs: number
   readonly shutdownGraceMs: number
-  readonly sttProvider: (typeof SttProviders)[number]
-  readonly llmProvider: (typeof LlmProviders)[number]
-  readonly ttsProvider: (typeof TtsProviders)[number]
+  /** Each port's providers in fallback order, and the vendors' keys, URLs and models. */
+  readonly providers: ProviderSettings
   readonly enrichmentProvider: (typeof EnrichmentProviders)[number]
   readonly defaultOutputSampleRate: SampleRate
   readonly systemPrompt: string
   readonly policies: Readonly<Record<PortName, PortPolicy>>
   readonly mock: MockSettings
+  /** Persistence (issue 3): PostgreSQL URL or embedded PGlite, data folder, auto-migration. */
+  readonly database: DatabaseSettings
+  readonly store: StoreSettings
   readonly debug: boolean
   readonly logLevel: (typeof toLogLevel)[keyof typeof toLogLevel]
 }
@@ -138,10 +140,11 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
       message: "STREAM_CORS_ORIGIN=* is refused in production: list the app origins allowed to connect"
     })
   }
+  const port = yield* intVar("STREAM_WS_PORT", 3001, 0, 65535)
   const settings: AppSettings = {
     nodeEnv,
     host: yield* stringVar("STREAM_HOST", "0.0.0.0"),
-    port: yield* intVar("STREAM_WS_PORT", 3001, 0, 65535),
+    port,
     jwtSecret: secret.secret,
     jwtSecretIsDefault: secret.isDefault,
     corsOrigins: origins,
@@ -153,14 +156,14 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
     historyMaxTurns: yield* intVar("STREAM_HISTORY_MAX_TURNS", 20, 1, 1000),
     enrichmentBudgetMs: yield* intVar("STREAM_ENRICHMENT_BUDGET_MS", 300, 0, 60000),
     shutdownGraceMs: yield* intVar("STREAM_SHUTDOWN_GRACE_MS", 10000, 0, 600000),
-    sttProvider: yield* oneOfVar("STREAM_STT_PROVIDER", SttProviders, "mock"),
-    llmProvider: yield* oneOfVar("STREAM_LLM_PROVIDER", LlmProviders, "mock"),
-    ttsProvider: yield* oneOfVar("STREAM_TTS_PROVIDER", TtsProviders, "mock"),
+    providers: yield* readProviderSettings,
     enrichmentProvider: yield* oneOfVar("STREAM_ENRICHMENT", EnrichmentProviders, "mock"),
     defaultOutputSampleRate: yield* sampleRate("STREAM_OUTPUT_SAMPLE_RATE", 24000),
     systemPrompt: yield* stringVar("STREAM_SYSTEM_PROMPT", DefaultSystemPrompt),
     policies: yield* portPolicies,
     mock: yield* readMockSettings,
+    database: yield* readDatabaseSettings, // persistence (issue 3)
+    store: yield* readStoreSettings(port),
     debug: yield* boolVar("STREAM_DEBUG", false),
     logLevel: toLogLevel[yield* oneOfVar("STREAM_LOG_LEVEL", LogLevels, "info")]
   }

@@ -11,7 +11,7 @@ export interface MockSettings {
   readonly sttFinalDelayMs: number
   /** A partial transcript every this many milliseconds of speech audio. */
   readonly sttPartialEveryMs: number
-  /** RMS level (0..32767) above which a frame counts as speech. */
+  /** RMS level (0..32767) at or above which a frame counts as speech. */
   readonly sttSpeechThreshold: number
   readonly llmFirstTokenDelayMs: number
   readonly llmTokensPerSecond: number

@@ -51,7 +51,10 @@ export const boolVar = (variable: string, fallback: boolean) =>
       if (Truthy.includes(value)) return Effect.succeed(true)
       if (Falsy.includes(value)) return Effect.succeed(false)
       return Effect.fail(
-        new InvalidConfig({ variable, message: `${variable} must be true or false; got ${raw ?? fallback}` })
+        new InvalidConfig({
+          variable,
+          message: `${variable} must be true or false (or 1/0, yes/no, on/off); got ${raw ?? fallback}`
+        })
       )
     })
   )

@@ -49,4 +49,6 @@ export type RefusalCode =
   | "draining"
   | "upgrade_required"
   | "not_found"
+  | "bad_request"
+  | "store_unavailable"
   | "internal_error"

@@ -17,11 +17,18 @@ export interface LlmRequest {
   readonly context: EnrichmentContext
 }
 
+/** What a reply stream carries: text deltas as they come, and (usually last) what the call consumed. */
+export type LlmChunk =
+  | { readonly _tag: "Delta"; readonly text: string }
+  | { readonly _tag: "Usage"; readonly inputTokens: number; readonly outputTokens: number }
+
+export const delta = (text: string): LlmChunk => ({ _tag: "Delta", text })
+
 export class Llm extends Context.Service<
   Llm,
   {
     readonly provider: string
     readonly model: string
-    readonly stream: (request: LlmRequest) => Stream.Stream<string, LlmError>
+    readonly stream: (request: LlmRequest) => Stream.Stream<LlmChunk, LlmError>
   }
 >()("voice-stream/pipeline/Llm") {}

@@ -1,6 +1,6 @@
 // One turn's reply: enrichment within its budget, the LLM's tokens sent as they come, cut into sentences, each
 // sentence spoken by TTS as soon as it is complete, audio sent in order, and a latency breakdown at the end.
-import { Clock, Effect, Option, Stream } from "effect"
+import { Clock, Effect, Option, Result, Stream } from "effect"
 import type { AudioFormat } from "../domain/Audio.ts"
 import { durationMs } from "../domain/Audio.ts"
 import { type EnrichmentContext, emptyContext } from "../domain/Enrichment.ts"
@@ -35,10 +35,23 @@ export type ReplyOutcome =
   | { readonly _tag: "Done"; readonly textSent: string }
   | { readonly _tag: "Failed"; readonly textSent: string; readonly code: ErrorCode }
 
-/** Mutable progress of a running reply, readable by whoever cancels it. */
+/** Mutable progress of a running reply: read by whoever cancels it, and recorded when it ends however it ends. */
 export class ReplyProgress {
   textSent = ""
   cancelReason: CancelReason = "new_turn"
+  /** Set when the reply ended on a port error. */
+  errorCode: ErrorCode | null = null
+  enrichmentMs: number | null = null
+  llmFirstTokenMs: number | null = null
+  ttsFirstByteMs: number | null = null
+  firstAudioMs: number | null = null
+  totalMs: number | null = null
+  /** Usage, for quota tracking: what the LLM reported (or deltas counted when it reports nothing), sent to TTS. */
+  llmDeltas = 0
+  llmInputTokens = 0
+  llmOutputTokens = 0
+  ttsRequests = 0
+  ttsCharacters = 0
 }
 
 const errorCode = (error: LlmError | TtsError): ErrorCode => {
@@ -66,14 +79,11 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
 
   const enrichStart = yield* Clock.currentTimeMillis
   const context = yield* enrichWithinBudget(request.userText, request.enrichmentBudgetMs)
-  const enrichmentMs = yield* since(enrichStart)
+  progress.enrichmentMs = yield* since(enrichStart)
   yield* io.event({ type: "context", turn, context })
 
   const llmStart = yield* Clock.currentTimeMillis
-  let llmFirstTokenMs: number | null = null
   let ttsStart: number | null = null
-  let ttsFirstByteMs: number | null = null
-  let firstAudioMs: number | null = null
   let audioBytes = 0
 
   const deltas = llm
@@ -83,9 +93,16 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
       context
     })
     .pipe(
+      Stream.filterMap((chunk) => {
+        if (chunk._tag === "Delta") return Result.succeed(chunk.text)
+        progress.llmInputTokens += chunk.inputTokens
+        progress.llmOutputTokens += chunk.outputTokens
+        return Result.failVoid
+      }),
       Stream.tap((delta) =>
         Effect.gen(function* () {
-          if (llmFirstTokenMs === null) llmFirstTokenMs = yield* since(llmStart)
+          if (progress.llmFirstTokenMs === null) progress.llmFirstTokenMs = yield* since(llmStart)
+          progress.llmDeltas++
           progress.textSent += delta
           yield* io.event({ type: "response.text.delta", turn, delta })
         })
@@ -95,12 +112,12 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
   const audio = chunkSentences(deltas).pipe(
     // Let the LLM run ahead of TTS, so text deltas are never held back by speech synthesis.
     Stream.buffer({ capacity: 64 }),
-    Stream.tap(() =>
-      ttsStart === null
-        ? Effect.map(Clock.currentTimeMillis, (now) => {
-            ttsStart = now
-          })
-        : Effect.void
+    Stream.tap((sentence) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        ttsStart ??= now
+        progress.ttsRequests++
+        progress.ttsCharacters += sentence.length
+      })
     ),
     // One sentence at a time, in order: audio of sentence n+1 never overtakes sentence n.
     Stream.flatMap((sentence) => tts.synthesize(sentence, request.outputFormat))
@@ -108,9 +125,9 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
 
   const outcome = yield* Stream.runForEach(audio, (pcm) =>
     Effect.gen(function* () {
-      if (ttsFirstByteMs === null) {
-        ttsFirstByteMs = yield* since(ttsStart ?? llmStart)
-        firstAudioMs = yield* since(request.startedAt)
+      if (progress.ttsFirstByteMs === null) {
+        progress.ttsFirstByteMs = yield* since(ttsStart ?? llmStart)
+        progress.firstAudioMs = yield* since(request.startedAt)
         yield* io.event({ type: "response.audio.start", turn, format: request.outputFormat })
       }
       audioBytes += pcm.byteLength
@@ -118,14 +135,15 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
     })
   ).pipe(
     Effect.as<ReplyOutcome>({ _tag: "Done", textSent: "" }),
-    Effect.catch((error) =>
-      Effect.as(io.event({ type: "error", code: errorCode(error), message: error.message, recoverable: true, turn }), {
-        _tag: "Failed",
-        textSent: "",
-        code: errorCode(error)
-      } as ReplyOutcome)
-    )
+    Effect.catch((error) => {
+      progress.errorCode = errorCode(error)
+      return Effect.as(
+        io.event({ type: "error", code: progress.errorCode, message: error.message, recoverable: true, turn }),
+        { _tag: "Failed", textSent: "", code: progress.errorCode } as ReplyOutcome
+      )
+    })
   )
+  progress.totalMs = yield* since(request.startedAt)
   if (outcome._tag === "Failed") return { ...outcome, textSent: progress.textSent }
 
   if (audioBytes > 0) {
@@ -138,11 +156,11 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
   }
   const latency: LatencyBreakdown = {
     sttMs: request.sttMs,
-    enrichmentMs,
-    llmFirstTokenMs,
-    ttsFirstByteMs,
-    firstAudioMs,
-    totalMs: yield* since(request.startedAt)
+    enrichmentMs: progress.enrichmentMs,
+    llmFirstTokenMs: progress.llmFirstTokenMs,
+    ttsFirstByteMs: progress.ttsFirstByteMs,
+    firstAudioMs: progress.firstAudioMs,
+    totalMs: progress.totalMs
   }
   yield* io.event({ type: "response.done", turn, text: progress.textSent, latency })
   return { _tag: "Done", textSent: progress.textSent } as ReplyOutcome

@@ -6,7 +6,7 @@ import type { PortPolicy } from "../config/PortPolicy.ts"
 import type { PortErrorFactory, PortFailure } from "./PortError.ts"
 
 /** The delay before retry number `attempt` (1, 2, …): base · 2^(attempt−1), scaled by a random 0.8–1.2, capped. */
-export const backoffDelay = (policy: PortPolicy, attempt: number) =>
+export const backoffDelay = (policy: Pick<PortPolicy, "retryBaseDelayMs" | "retryMaxDelayMs">, attempt: number) =>
   Effect.map(Random.next, (random) =>
     Duration.millis(
       Math.min(policy.retryMaxDelayMs, policy.retryBaseDelayMs * 2 ** (attempt - 1) * (0.8 + 0.4 * random))

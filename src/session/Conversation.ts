@@ -18,6 +18,14 @@ export class Conversation {
     if (content.trim().length > 0) this.push({ role: "assistant", content })
   }
 
+  /** Starts the history with messages from earlier sessions (conversation memory). */
+  seed(messages: ReadonlyArray<ChatMessage>): void {
+    for (const message of messages) {
+      if (message.role === "user") this.addUser(message.content)
+      else this.addAssistant(message.content)
+    }
+  }
+
   snapshot(): ReadonlyArray<ChatMessage> {
     return [...this.messages]
   }

@@ -5,19 +5,20 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Audio.ts"
 import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
 import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
+import { SessionStore } from "../persistence/SessionStore.ts"
 import { Enricher } from "../pipeline/Enricher.ts"
-import type { Llm } from "../pipeline/Llm.ts"
+import { Llm } from "../pipeline/Llm.ts"
 import { ReplyProgress, runReply } from "../pipeline/Reply.ts"
 import { backoffDelay } from "../pipeline/Resilience.ts"
-import { Stt, type SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
-import type { Tts } from "../pipeline/Tts.ts"
+import { Stt, SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
+import { Tts } from "../pipeline/Tts.ts"
 import { BadMessageWindow } from "./BadMessageWindow.ts"
 import { Conversation } from "./Conversation.ts"
 import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
 import { makeOutbox } from "./Outbox.ts"
 import type { Transport } from "./Transport.ts"
 
-/** Audio frames buffered between the socket and the STT; beyond it the socket reader waits (backpressure). */
+/** Audio frames buffered between the socket and the STT; beyond it audio is dropped (audio_dropped), never waited on. */
 export const SttInputCapacity = 256
 
 export interface SessionInfo {
@@ -60,6 +61,9 @@ export const runSession = Effect.fn("session")(function* (
   const config = yield* AppConfig
   const stt = yield* Stt
   const enricher = yield* Enricher
+  const store = yield* SessionStore
+  const llm = yield* Effect.service(Llm)
+  const tts = yield* Effect.service(Tts)
   const outbox = yield* makeOutbox(transport)
   const conversation = new Conversation(config.historyMaxTurns)
   const badMessages = new BadMessageWindow(config.badMessageLimit, config.badMessageWindowMs)
@@ -84,7 +88,86 @@ export const runSession = Effect.fn("session")(function* (
       return FiberHandle.clear(replyHandle)
     })
 
-  const startReply = (turn: number, userText: string, startedAt: number, sttMs: number | null) =>
+  /** What the user's side of a turn was: speech (with its length) or typed text. */
+  type TurnInput =
+    | { readonly kind: "audio"; readonly audioMs: number; readonly sttMs: number }
+    | { readonly kind: "text" }
+
+  /** Records a finished turn (done, failed or cancelled) and what each provider was used for. */
+  const recordTurn = (turn: number, userText: string, input: TurnInput, startedAt: number, progress: ReplyProgress) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const interrupted = progress.errorCode === null && progress.totalMs === null
+      yield* store.record({
+        _tag: "TurnCompleted",
+        sessionId: info.sessionId,
+        seq: turn,
+        inputKind: input.kind,
+        userText,
+        assistantText: progress.textSent,
+        interrupted,
+        errorCode: progress.errorCode,
+        sttMs: input.kind === "audio" ? input.sttMs : null,
+        enrichmentMs: progress.enrichmentMs,
+        llmFirstTokenMs: progress.llmFirstTokenMs,
+        ttsFirstByteMs: progress.ttsFirstByteMs,
+        firstAudioMs: progress.firstAudioMs,
+        totalMs: progress.totalMs,
+        startedAt,
+        endedAt: now
+      })
+      const usage = (
+        kind: "stt" | "llm" | "tts" | "enrichment",
+        provider: string,
+        amounts: Partial<{
+          audioSeconds: number
+          inputTokens: number
+          outputTokens: number
+          characters: number
+          requests: number
+        }>,
+        failed: boolean
+      ) =>
+        store.record({
+          _tag: "UsageRecorded",
+          id: crypto.randomUUID(),
+          sessionId: info.sessionId,
+          turnSeq: turn,
+          provider,
+          kind,
+          audioSeconds: amounts.audioSeconds ?? 0,
+          inputTokens: amounts.inputTokens ?? 0,
+          outputTokens: amounts.outputTokens ?? 0,
+          characters: amounts.characters ?? 0,
+          requests: amounts.requests ?? 0,
+          errors: failed ? 1 : 0,
+          recordedAt: now
+        })
+      if (input.kind === "audio") yield* usage("stt", stt.provider, { audioSeconds: input.audioMs / 1000 }, false)
+      yield* usage("enrichment", enricher.provider, { requests: 1 }, false)
+      if (progress.llmDeltas > 0 || progress.errorCode?.startsWith("llm") === true) {
+        yield* usage(
+          "llm",
+          llm.provider,
+          {
+            inputTokens: progress.llmInputTokens,
+            outputTokens: progress.llmOutputTokens > 0 ? progress.llmOutputTokens : progress.llmDeltas,
+            requests: 1
+          },
+          progress.errorCode?.startsWith("llm") === true
+        )
+      }
+      if (progress.ttsRequests > 0) {
+        yield* usage(
+          "tts",
+          tts.provider,
+          { characters: progress.ttsCharacters, requests: progress.ttsRequests },
+          progress.errorCode?.startsWith("tts") === true
+        )
+      }
+    })
+
+  const startReply = (turn: number, userText: string, startedAt: number, input: TurnInput) =>
     Effect.gen(function* () {
       yield* cancelReply("new_turn")
       const history = conversation.snapshot()
@@ -100,7 +183,7 @@ export const runSession = Effect.fn("session")(function* (
           outputFormat: formats!.output,
           enrichmentBudgetMs: config.enrichmentBudgetMs,
           startedAt,
-          sttMs
+          sttMs: input.kind === "audio" ? input.sttMs : null
         },
         outbox,
         progress
@@ -109,6 +192,7 @@ export const runSession = Effect.fn("session")(function* (
           Effect.gen(function* () {
             conversation.addAssistant(progress.textSent)
             if (currentReply === progress) currentReply = undefined
+            yield* recordTurn(turn, userText, input, startedAt, progress)
             if (Exit.hasInterrupts(exit)) {
               yield* outbox.discardAudio(turn)
               yield* outbox.event({
@@ -195,7 +279,7 @@ export const runSession = Effect.fn("session")(function* (
           const turn = heard.turn ?? ++lastTurn
           yield* outbox.event({ type: "transcript.final", turn, text })
           const endedAt = heard.endedAt ?? now
-          return yield* startReply(turn, text, endedAt, now - endedAt)
+          return yield* startReply(turn, text, endedAt, { kind: "audio", audioMs: event.audioMs, sttMs: now - endedAt })
         }
       }
     })
@@ -231,6 +315,17 @@ export const runSession = Effect.fn("session")(function* (
         )
       ),
       onSttEvent
+    ).pipe(
+      // The input never ends while the session lives, so an STT stream that ends has failed too; so has one that
+      // crashed. Either way the session keeps speech recognition by restarting it.
+      Effect.andThen(
+        Effect.fail(new SttError({ reason: "protocol", retryable: true, message: "the recognition stream ended" }))
+      ),
+      Effect.catchDefect((defect) =>
+        Effect.logError("speech recognition crashed", defect).pipe(
+          Effect.andThen(Effect.fail(new SttError({ reason: "unknown", retryable: true, message: "internal error" })))
+        )
+      )
     )
     const supervised: Effect.Effect<void, never, Llm | Tts | Enricher> = once.pipe(
       Effect.catch((error) =>
@@ -274,6 +369,19 @@ export const runSession = Effect.fn("session")(function* (
         return yield* reject({ code: "session_already_started", message: "session.start may be sent only once" })
       }
       formats = negotiate(start)
+      yield* store.record({
+        _tag: "SessionStarted",
+        sessionId: info.sessionId,
+        userId: info.userId,
+        instanceId: config.store.instanceId,
+        startedAt: yield* Clock.currentTimeMillis,
+        clientInfo: start.client ?? {},
+        inputFormat: formats.input,
+        outputFormat: formats.output
+      })
+      if (config.store.historyTurns > 0) {
+        conversation.seed(yield* store.recentTurns(info.userId, config.store.historyTurns))
+      }
       const input = yield* Queue.bounded<SttInput, Cause.Done>(SttInputCapacity)
       sttInput = input
       yield* Effect.forkScoped(runStt(input, formats.input))
@@ -331,7 +439,7 @@ export const runSession = Effect.fn("session")(function* (
         }
         case "input.text": {
           const now = yield* Clock.currentTimeMillis
-          return yield* startReply(++lastTurn, message.text, now, null)
+          return yield* startReply(++lastTurn, message.text, now, { kind: "text" })
         }
         case "response.cancel":
           return yield* cancelReply("client_cancel")
@@ -396,6 +504,14 @@ export const runSession = Effect.fn("session")(function* (
   if (!peerGone) {
     yield* outbox.event({ type: "session.ended", reason: end.reason })
     yield* outbox.close(closeCodeFor(end.reason), end.detail)
+  }
+  if (formats !== undefined) {
+    yield* store.record({
+      _tag: "SessionEnded",
+      sessionId: info.sessionId,
+      endedAt: yield* Clock.currentTimeMillis,
+      reason: end.reason
+    })
   }
   yield* Effect.logInfo("session ended", { reason: end.reason, turns: lastTurn })
   return end.reason

@@ -5,6 +5,7 @@ import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import type { ServerEvent } from "../../src/domain/Protocol.ts"
+import type { StoreRecord, TurnCompleted, UsageRecorded } from "../../src/persistence/Records.ts"
 import { Llm, LlmError, type LlmRequest } from "../../src/pipeline/Llm.ts"
 import { resilientLlm } from "../../src/pipeline/ResilientPorts.ts"
 import { Stt, SttError } from "../../src/pipeline/Stt.ts"
@@ -54,6 +55,10 @@ const etherReply =
 /** PCM16 bytes of mock TTS audio at 24 kHz and 60 ms per character, for a two-sentence reply: the space between
  *  the sentences is not spoken. */
 const mockAudioBytes = (text: string) => (text.length - 1) * 60 * 24 * 2
+
+/** The mock's reply to a question that names no asset. */
+const mockReplyFor = (_question: string) =>
+  "The latest headline from Mock Wire: Bitcoin holds steady as markets await rate decision."
 
 /** An Llm that records each request it is given, over the mock adapter. */
 const recordingLlm = (requests: Array<LlmRequest>) =>
@@ -458,6 +463,31 @@ describe("Session", () => {
     })
   )
 
+  it.effect("an STT stream that ends by itself is restarted like a failed one", () =>
+    Effect.gen(function* () {
+      let opened = 0
+      const endsOnce = Layer.effect(
+        Stt,
+        Effect.map(Effect.service(Stt), (stt) =>
+          Stt.of({
+            ...stt,
+            transcribe: (input, format) =>
+              Stream.suspend(() => (++opened === 1 ? Stream.empty : stt.transcribe(input, format)))
+          })
+        )
+      )
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        yield* TestClock.adjust(1000)
+        assert.deepStrictEqual(errorCodes(client), ["stt_failed"])
+        yield* speak(client, 600, 600)
+        yield* TestClock.adjust(5000)
+        assert.strictEqual(opened, 2)
+        assert.strictEqual(ofType(client.events(), "response.done").length, 1)
+      }).pipe(Effect.provide(endsOnce.pipe(Layer.provideMerge(pipelineLayer()))))
+    })
+  )
+
   it.effect("audio is dropped (and the client told once) rather than blocking the session when the STT stalls", () =>
     Effect.gen(function* () {
       const stalled = Layer.succeed(Stt, Stt.of({ provider: "stalled", transcribe: () => Stream.never }))
@@ -637,6 +667,77 @@ describe("Session", () => {
         Effect.provide(
           recordingLlm(requests).pipe(Layer.provideMerge(pipelineLayer({ STREAM_HISTORY_MAX_TURNS: "2" })))
         )
+      )
+    })
+  )
+})
+
+describe("Session records", () => {
+  it.effect("the session, each turn as sent (done, cancelled), usage per provider, and the end go to the store", () =>
+    Effect.gen(function* () {
+      const records: Array<StoreRecord> = []
+      yield* Effect.gen(function* () {
+        const { client, fiber } = yield* start
+        yield* speak(client, 1000, 600)
+        yield* TestClock.adjust(5000)
+        yield* client.send({ type: "input.text", text: "bitcoin?" })
+        yield* TestClock.adjust(430)
+        yield* client.send({ type: "response.cancel" })
+        yield* client.disconnect()
+        yield* Fiber.join(fiber)
+      }).pipe(Effect.provide(pipelineLayer({}, undefined, records)))
+      const tags = records.map((r) => r._tag)
+      assert.strictEqual(tags[0], "SessionStarted")
+      assert.strictEqual(tags.at(-1), "SessionEnded")
+      const turns = records.filter((r): r is TurnCompleted => r._tag === "TurnCompleted")
+      assert.deepStrictEqual(
+        turns.map((t) => [t.seq, t.inputKind, t.userText, t.interrupted, t.errorCode]),
+        [
+          [1, "audio", "What is the price of bitcoin today?", false, null],
+          [2, "text", "bitcoin?", true, null]
+        ]
+      )
+      assert.strictEqual(turns[0]!.assistantText, firstReply)
+      assert.deepStrictEqual(
+        [turns[0]!.sttMs, turns[0]!.llmFirstTokenMs, turns[0]!.firstAudioMs, turns[0]!.totalMs],
+        [250, 300, 920, 1200]
+      )
+      assert.strictEqual(turns[1]!.assistantText, "Bitcoin is at 97,250.12 USD, up ")
+      const usage = records.filter((r): r is UsageRecorded => r._tag === "UsageRecorded" && r.turnSeq === 1)
+      assert.deepStrictEqual(
+        usage.map((u) => [u.kind, u.provider, u.audioSeconds, u.outputTokens, u.characters, u.requests]),
+        [
+          ["stt", "mock", 1, 0, 0, 0],
+          ["enrichment", "mock", 0, 0, 0, 1],
+          ["llm", "mock", 0, 25, 0, 1],
+          ["tts", "mock", 0, 0, firstReply.length - 1, 2]
+        ]
+      )
+      const ended = records.at(-1)
+      assert.strictEqual(ended?._tag === "SessionEnded" && ended.reason, "client_closed")
+    })
+  )
+
+  it.effect("with STREAM_HISTORY_TURNS, a new session of the same user starts with their last turns", () =>
+    Effect.gen(function* () {
+      const records: Array<StoreRecord> = []
+      const requests: Array<LlmRequest> = []
+      const layer = recordingLlm(requests).pipe(
+        Layer.provideMerge(pipelineLayer({ STREAM_HISTORY_TURNS: "1" }, undefined, records))
+      )
+      const oneTurn = (text: string) =>
+        Effect.gen(function* () {
+          const { client, fiber } = yield* start
+          yield* client.send({ type: "input.text", text })
+          yield* TestClock.adjust(5000)
+          yield* client.disconnect()
+          yield* Fiber.join(fiber)
+        })
+      yield* oneTurn("first question").pipe(Effect.provide(layer))
+      yield* oneTurn("second question").pipe(Effect.provide(layer))
+      assert.deepStrictEqual(
+        requests[1]?.messages.map((m) => m.content),
+        ["first question", mockReplyFor("first question"), "second question"]
       )
     })
   )

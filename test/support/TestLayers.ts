@@ -2,6 +2,8 @@
 // every provider stream a session opened was closed again.
 import { ConfigProvider, Effect, Layer, Stream } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
+import type { StoreRecord } from "../../src/persistence/Records.ts"
+import { SessionStore } from "../../src/persistence/SessionStore.ts"
 import { Enricher } from "../../src/pipeline/Enricher.ts"
 import { Llm } from "../../src/pipeline/Llm.ts"
 import { Stt } from "../../src/pipeline/Stt.ts"
@@ -95,10 +97,14 @@ export const countingLayer = (counts: OpenCounts) =>
     )
   )
 
-/** Config + mock providers (with the resilience policy), optionally counted. */
-export const pipelineLayer = (overrides: Record<string, string> = {}, counts?: OpenCounts) => {
+/** Config + mock providers (with the resilience policy), optionally counted, and an in-memory session store. */
+export const pipelineLayer = (
+  overrides: Record<string, string> = {},
+  counts?: OpenCounts,
+  records: Array<StoreRecord> = []
+) => {
   const config = configLayer(overrides)
   const providers = ProvidersLive.pipe(Layer.provide(config))
   const ports = counts === undefined ? providers : countingLayer(counts).pipe(Layer.provide(providers))
-  return Layer.mergeAll(ports, config)
+  return Layer.mergeAll(ports, config, SessionStore.layerMemory(records))
 }

@@ -1,11 +1,18 @@
 // A real server on an ephemeral loopback port for integration tests, with counted mock providers, and a small
 // promise-based WebSocket client that waits on events (never on fixed sleeps).
+import { spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { createServer as createNetServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { ConfigProvider, Effect, Layer, ManagedRuntime } from "effect"
 import { HttpServer } from "effect/http"
 import { SignJWT } from "jose"
 import WebSocket from "ws"
 import { makeApp } from "../../src/App.ts"
 import type { ServerEvent } from "../../src/domain/Protocol.ts"
+import { PersistenceLive } from "../../src/persistence/PersistenceLive.ts"
 import { ProvidersLive } from "../../src/providers/Providers.ts"
 import { SessionRegistry } from "../../src/session/SessionRegistry.ts"
 import { countingLayer, OpenCounts, TestEnv } from "./TestLayers.ts"
@@ -31,15 +38,23 @@ export interface TestServer {
   readonly url: string
   readonly httpUrl: string
   readonly counts: OpenCounts
+  readonly dataDir: string
   readonly activeSessions: () => Promise<number>
   readonly stop: () => Promise<void>
 }
 
+/**
+ * Starts the real server. Its data (the embedded database, the spill file) go to a fresh temporary folder unless
+ * `env` names STREAM_DATA_DIR; DATABASE_URL in `env` selects Postgres instead.
+ */
 export const startServer = async (env: Record<string, string> = {}): Promise<TestServer> => {
   const counts = new OpenCounts()
   const ports = countingLayer(counts).pipe(Layer.provide(ProvidersLive))
-  const app = makeApp(ports).pipe(
-    Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ...FastEnv, ...env } })))
+  const dataDir = env.STREAM_DATA_DIR ?? mkdtempSync(join(tmpdir(), "vs-server-"))
+  const app = makeApp(ports, PersistenceLive).pipe(
+    Layer.provide(
+      ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ...FastEnv, STREAM_DATA_DIR: dataDir, ...env } }))
+    )
   )
   const runtime = ManagedRuntime.make(app)
   const address = await runtime.runPromise(Effect.map(Effect.service(HttpServer.HttpServer), (s) => s.address))
@@ -49,6 +64,7 @@ export const startServer = async (env: Record<string, string> = {}): Promise<Tes
     url: `ws://${base}/v1/stream`,
     httpUrl: `http://${base}`,
     counts,
+    dataDir,
     activeSessions: () => runtime.runPromise(Effect.flatMap(Effect.service(SessionRegistry), (r) => r.activeCount)),
     stop: () => runtime.dispose()
   }
@@ -178,4 +194,54 @@ export const utterance = (speechMs: number, silenceMs: number): Array<Buffer> =>
     frames.push(frame)
   }
   return frames
+}
+
+/** A free loopback port (bound, read, released). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const probe = createNetServer()
+    probe.once("error", reject)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      probe.close(() =>
+        address !== null && typeof address !== "string" ? resolve(address.port) : reject(new Error("no port"))
+      )
+    })
+  })
+
+/**
+ * The server as its own process (`node src/main.ts`), for what only a process can show: a crash (SIGKILL) that runs
+ * no finalizer. Resolves once it listens.
+ */
+export const startServerProcess = async (env: Record<string, string>) => {
+  const port = await freePort()
+  const child = spawn(process.execPath, [fileURLToPath(new URL("../../src/main.ts", import.meta.url))], {
+    env: { ...process.env, ...FastEnv, STREAM_LOG_LEVEL: "info", ...env, STREAM_WS_PORT: String(port) },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  let output = ""
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes("Listening on")) resolve()
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    exited.then((code) => reject(new Error(`server process exited (${code}) before listening:\n${output}`)))
+  })
+  const base = `127.0.0.1:${port}`
+  const server: TestServer = {
+    url: `ws://${base}/v1/stream`,
+    httpUrl: `http://${base}`,
+    counts: new OpenCounts(),
+    dataDir: env.STREAM_DATA_DIR ?? "",
+    activeSessions: async () =>
+      ((await (await fetch(`http://${base}/readyz`)).json()) as { activeSessions: number }).activeSessions,
+    stop: async () => {
+      child.kill("SIGTERM")
+      await exited
+    }
+  }
+  return { server, kill: () => child.kill("SIGKILL"), exited }
 }

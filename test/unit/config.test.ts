@@ -62,9 +62,9 @@ describe("loadSettings defaults", () => {
       assert.strictEqual(settings.nodeEnv, "development")
       assert.strictEqual(settings.host, "0.0.0.0")
       assert.strictEqual(settings.port, 3001)
-      assert.strictEqual(settings.sttProvider, "mock")
-      assert.strictEqual(settings.llmProvider, "mock")
-      assert.strictEqual(settings.ttsProvider, "mock")
+      assert.deepStrictEqual(settings.providers.stt, ["mock"])
+      assert.deepStrictEqual(settings.providers.llm, ["mock"])
+      assert.deepStrictEqual(settings.providers.tts, ["mock"])
       assert.strictEqual(settings.enrichmentProvider, "mock")
       assert.isTrue(settings.jwtSecretIsDefault)
       assert.strictEqual(Redacted.value(settings.jwtSecret), DevelopmentJwtSecret)
@@ -110,7 +110,7 @@ describe("loadSettings defaults", () => {
       assert.strictEqual(settings.defaultOutputSampleRate, 16000)
       assert.strictEqual(settings.systemPrompt, "Be brief.")
       assert.isTrue(settings.debug)
-      assert.strictEqual(settings.llmProvider, "mock", "surrounding spaces are trimmed")
+      assert.deepStrictEqual(settings.providers.llm, ["mock"], "surrounding spaces are trimmed")
       assert.strictEqual(settings.mock.sttText, "hello")
     })
   )
@@ -187,12 +187,40 @@ describe("loadSettings rejects invalid values with an InvalidConfig naming the v
     })
   )
 
-  it.effect('STREAM_STT_PROVIDER=deepgram (the message lists the allowed value "mock")', () =>
+  it.effect("STREAM_STT_PROVIDER=whisperx (the message lists the allowed providers)", () =>
     Effect.gen(function* () {
-      const error = yield* failure({ STREAM_STT_PROVIDER: "deepgram" })
+      const error = yield* failure({ STREAM_STT_PROVIDER: "deepgram,whisperx" })
       assert.strictEqual(error.variable, "STREAM_STT_PROVIDER")
-      assert.include(error.message, '"deepgram"')
-      assert.include(error.message, "allowed: mock")
+      assert.include(error.message, '"whisperx"')
+      assert.include(error.message, "allowed: mock, deepgram, openai")
+    })
+  )
+
+  it.effect("a selected provider without its key is an error naming the key's variable", () =>
+    Effect.gen(function* () {
+      const stt = yield* failure({ STREAM_STT_PROVIDER: "deepgram,openai", DEEPGRAM_API_KEY: "dg-key" })
+      assert.strictEqual(stt.variable, "OPENAI_API_KEY")
+      assert.include(stt.message, "STREAM_STT_PROVIDER")
+      const llm = yield* failure({ STREAM_LLM_PROVIDER: "anthropic" })
+      assert.strictEqual(llm.variable, "ANTHROPIC_API_KEY")
+      const ok = yield* load({
+        STREAM_STT_PROVIDER: "deepgram, openai",
+        STREAM_LLM_PROVIDER: "openai,anthropic",
+        STREAM_TTS_PROVIDER: "openai,deepgram,mock",
+        DEEPGRAM_API_KEY: "dg-key",
+        OPENAI_API_KEY: "sk-key",
+        ANTHROPIC_API_KEY: "an-key"
+      })
+      assert.deepStrictEqual(ok.providers.stt, ["deepgram", "openai"])
+      assert.deepStrictEqual(ok.providers.tts, ["openai", "deepgram", "mock"])
+      assert.notInclude(JSON.stringify(ok.providers), "sk-key", "keys stay redacted")
+    })
+  )
+
+  it.effect("a provider named twice, or a base URL that is not http(s), is refused", () =>
+    Effect.gen(function* () {
+      assert.strictEqual((yield* failure({ STREAM_LLM_PROVIDER: "mock,mock" })).variable, "STREAM_LLM_PROVIDER")
+      assert.strictEqual((yield* failure({ OPENAI_BASE_URL: "ftp://x" })).variable, "OPENAI_BASE_URL")
     })
   )
 

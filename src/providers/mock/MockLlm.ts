@@ -3,7 +3,7 @@
 import { Effect, Layer, Stream } from "effect"
 import type { MockSettings } from "../../config/MockSettings.ts"
 import type { EnrichmentContext } from "../../domain/Enrichment.ts"
-import { Llm } from "../../pipeline/Llm.ts"
+import { delta, Llm, type LlmChunk, type LlmRequest } from "../../pipeline/Llm.ts"
 
 const money = (value: number, fiat: string) =>
   `${value.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })} ${fiat.toUpperCase()}`
@@ -28,15 +28,31 @@ export const mockReply = (context: EnrichmentContext): string => {
 /** Splits a reply into word tokens that keep their trailing space, as LLM deltas do. */
 export const tokenize = (text: string): Array<string> => text.match(/\S+\s*/g) ?? []
 
+/** A rough count of prompt tokens (four characters a token), as a real provider would report it. */
+const promptTokens = (request: LlmRequest) =>
+  Math.ceil(
+    (request.system.length +
+      request.messages.reduce((n, m) => n + m.content.length, 0) +
+      JSON.stringify(request.context).length) /
+      4
+  )
+
 export const makeMockLlm = (settings: MockSettings): Llm["Service"] => ({
   provider: "mock",
   model: "mock-1",
-  stream: (request) =>
-    Stream.fromIterable(tokenize(mockReply(request.context))).pipe(
+  stream: (request) => {
+    const tokens = tokenize(mockReply(request.context))
+    const usage: LlmChunk = { _tag: "Usage", inputTokens: promptTokens(request), outputTokens: tokens.length }
+    return Stream.fromIterable(tokens).pipe(
       Stream.mapEffect((token, index) =>
-        Effect.as(Effect.sleep(index === 0 ? settings.llmFirstTokenDelayMs : 1000 / settings.llmTokensPerSecond), token)
-      )
+        Effect.as(
+          Effect.sleep(index === 0 ? settings.llmFirstTokenDelayMs : 1000 / settings.llmTokensPerSecond),
+          delta(token)
+        )
+      ),
+      Stream.concat(Stream.make(usage))
     )
+  }
 })
 
 export const layer = (settings: MockSettings) => Layer.succeed(Llm, makeMockLlm(settings))

@@ -1,0 +1,186 @@
+// The buffered writer behind SessionStore: records queue in memory and are written in batches, off the audio path.
+// While the database fails, they wait and are retried with backoff. Past the buffer limit the OLDEST records move to
+// an append-only spill file (never dropped); the file is replayed first once writes succeed again, and at the next
+// start. On shutdown what is left is written within the grace period, and anything still unwritten is spilled.
+//
+// Only the writer fiber touches the head of the buffer and the spill file; `record` only appends and wakes it. So the
+// file always holds records older than any in memory, and replaying file-then-memory keeps their order.
+import { Clock, Duration, Effect, Fiber, Queue } from "effect"
+import { backoffDelay } from "../pipeline/Resilience.ts"
+import type { StoreRecord } from "./Records.ts"
+import type { StoreHealth } from "./SessionStore.ts"
+import type { SpillFile } from "./SpillFile.ts"
+
+export interface BufferedStoreSettings {
+  readonly bufferMax: number
+  readonly batchSize: number
+  readonly flushIntervalMs: number
+  readonly retryBaseDelayMs: number
+  readonly retryMaxDelayMs: number
+  /** A write that takes longer counts as failed (a database that hangs is as down as one that refuses). */
+  readonly writeTimeoutMs: number
+}
+
+export type WriteBatch<E> = (records: ReadonlyArray<StoreRecord>) => Effect.Effect<void, E>
+
+/** Failures are logged at most this often while the database stays down. */
+const FailureLogIntervalMs = 10_000
+
+export const makeBufferedStore = Effect.fnUntraced(function* <E>(
+  settings: BufferedStoreSettings,
+  writeBatch: WriteBatch<E>,
+  spillFile: SpillFile
+) {
+  /**
+   * A write bounded by writeTimeoutMs. It runs in its own fiber, so a driver stuck where it cannot be interrupted
+   * (connecting, say) does not hold the writer: on timeout it is told to stop and left behind. Detached, because the
+   * last writes happen while the store's own scope is closing. Writes are idempotent, so one that commits late is
+   * harmless when its batch is written again.
+   */
+  const write = (records: ReadonlyArray<StoreRecord>) =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.forkDetach(writeBatch(records))
+      const result = yield* Fiber.join(fiber).pipe(
+        Effect.timeoutOption(Duration.millis(settings.writeTimeoutMs)),
+        Effect.onInterrupt(() => Effect.forkDetach(Fiber.interrupt(fiber)))
+      )
+      if (result._tag === "Some") return
+      yield* Effect.forkDetach(Fiber.interrupt(fiber))
+      return yield* Effect.fail(`database write timed out after ${settings.writeTimeoutMs} ms`)
+    })
+  const pending: Array<StoreRecord> = []
+  /** Signals the idle writer that records arrived. */
+  const wake = yield* Queue.dropping<void>(1)
+  /** Signals the writer, waiting out a backoff, that the buffer is over its limit and must spill now. */
+  const overflow = yield* Queue.dropping<void>(1)
+  let spilled = 0
+  /** Records of the batch being written: they count as waiting until the database has them. */
+  let inFlight = 0
+  let failures = 0
+  let lastFailureLogAt = Number.NEGATIVE_INFINITY
+
+  const appendToSpill = (records: ReadonlyArray<StoreRecord>) =>
+    records.length === 0
+      ? Effect.void
+      : spillFile.append(records).pipe(
+          Effect.tap(() =>
+            Effect.sync(() => {
+              spilled += records.length
+            })
+          )
+        )
+
+  /** Past the limit, the oldest records in memory go to the spill file (kept in memory if the disk fails too). */
+  const spillOverflow = Effect.suspend(() => {
+    if (pending.length <= settings.bufferMax) return Effect.void
+    const oldest = pending.splice(0, pending.length - settings.bufferMax)
+    return appendToSpill(oldest).pipe(
+      Effect.tap(() =>
+        Effect.logWarning("session store: buffer full, oldest records spilled", { records: oldest.length })
+      ),
+      Effect.catch((error) =>
+        Effect.sync(() => {
+          pending.unshift(...oldest)
+        }).pipe(Effect.andThen(Effect.logError("session store: spilling to disk failed", { error: String(error) })))
+      )
+    )
+  })
+
+  /** Writes the spill file (oldest first) if any, else one batch from memory; a failed batch returns to the head. */
+  const writeOnce = Effect.gen(function* () {
+    if (spilled > 0) {
+      const records = yield* spillFile.readAll
+      for (let i = 0; i < records.length; i += settings.batchSize) {
+        yield* write(records.slice(i, i + settings.batchSize))
+      }
+      yield* spillFile.clear
+      spilled = 0
+      yield* Effect.logInfo("session store: spilled records replayed", { records: records.length })
+      return
+    }
+    const batch = pending.splice(0, settings.batchSize)
+    if (batch.length === 0) return
+    inFlight = batch.length
+    yield* write(batch).pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          inFlight = 0
+          if (exit._tag !== "Success") pending.unshift(...batch)
+        })
+      )
+    )
+  })
+
+  const onFailure = (error: unknown) =>
+    Effect.gen(function* () {
+      failures++
+      const now = yield* Clock.currentTimeMillis
+      if (now - lastFailureLogAt >= FailureLogIntervalMs) {
+        lastFailureLogAt = now
+        yield* Effect.logWarning("session store degraded: database writes failing, records wait", {
+          pending: pending.length,
+          spilled,
+          error: String(error)
+        })
+      }
+      // Wait out the backoff, but wake early to spill when the buffer overflows meanwhile.
+      yield* Effect.raceFirst(Effect.sleep(yield* backoffDelay(settings, failures)), Queue.take(overflow))
+    })
+
+  const hasWork = () => pending.length > 0 || spilled > 0
+
+  const writerLoop = Effect.gen(function* () {
+    while (true) {
+      yield* spillOverflow
+      if (!hasWork()) {
+        yield* Queue.take(wake)
+        // Let a burst gather into one batch.
+        yield* Effect.sleep(settings.flushIntervalMs)
+        continue
+      }
+      const result = yield* Effect.result(writeOnce)
+      if (result._tag === "Failure") yield* onFailure(result.failure)
+      else if (failures > 0) {
+        failures = 0
+        yield* Effect.logInfo("session store recovered", { pending: pending.length })
+      }
+    }
+  })
+
+  // A spill file left by an earlier run is replayed first.
+  spilled = (yield* spillFile.readAll).length
+  const writer = yield* Effect.forkScoped(writerLoop)
+
+  const record = (item: StoreRecord) =>
+    Effect.sync(() => {
+      pending.push(item)
+      Queue.offerUnsafe(wake, undefined)
+      if (pending.length > settings.bufferMax) Queue.offerUnsafe(overflow, undefined)
+    })
+
+  const health: Effect.Effect<StoreHealth> = Effect.sync(() => ({
+    status: failures > 0 ? "degraded" : "ok",
+    pending: pending.length + inFlight,
+    spilled
+  }))
+
+  /** Stops the writer, writes what waits until done or `graceMs` passes, and spills whatever is left. */
+  const shutdown = (graceMs: number) =>
+    Effect.gen(function* () {
+      yield* Fiber.interrupt(writer)
+      const drain = Effect.gen(function* () {
+        while (hasWork()) yield* writeOnce
+      })
+      const drained = yield* drain.pipe(Effect.timeoutOption(Duration.millis(graceMs)), Effect.result)
+      if (pending.length > 0) {
+        const left = pending.splice(0)
+        yield* appendToSpill(left).pipe(Effect.ignore)
+        yield* Effect.logWarning("session store: records not written before shutdown were spilled to disk", {
+          records: left.length,
+          reason: drained._tag === "Failure" ? "database failing" : "grace period over"
+        })
+      }
+    })
+
+  return { record, health, shutdown }
+})

@@ -1,0 +1,176 @@
+// SQL for sessions, turns and usage, shared by Postgres and the embedded database. Writes are idempotent (every
+// row has a server-chosen key), so a batch retried or replayed from the spill file never inserts twice.
+import { Context, Effect, Layer } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import type { StoreRecord } from "./Records.ts"
+
+export interface SessionRow {
+  readonly id: string
+  readonly userId: string
+  readonly startedAt: Date
+  readonly endedAt: Date | null
+  readonly endReason: string | null
+  readonly clientInfo: unknown
+  readonly inputFormat: unknown
+  readonly outputFormat: unknown
+  readonly turnCount: number
+}
+
+export interface TurnRow {
+  readonly seq: number
+  readonly inputKind: string
+  readonly userText: string
+  readonly assistantText: string
+  readonly interrupted: boolean
+  readonly errorCode: string | null
+  readonly latency: {
+    readonly sttMs: number | null
+    readonly enrichmentMs: number | null
+    readonly llmFirstTokenMs: number | null
+    readonly ttsFirstByteMs: number | null
+    readonly firstAudioMs: number | null
+    readonly totalMs: number | null
+  }
+  readonly startedAt: Date
+  readonly endedAt: Date
+}
+
+/** A page boundary: sessions started strictly before this point, in (startedAt, id) order. */
+export interface SessionCursor {
+  readonly startedAt: Date
+  readonly id: string
+}
+
+const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
+const toJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
+const toNumberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
+
+export class SessionRepository extends Context.Service<
+  SessionRepository,
+  {
+    readonly writeBatch: (records: ReadonlyArray<StoreRecord>) => Effect.Effect<void, SqlError.SqlError>
+    /** Ends sessions left open by a dead instance: this instance's own, and anyone's older than `staleBefore`. */
+    readonly closeAbandoned: (
+      instanceId: string,
+      staleBefore: Date,
+      now: Date
+    ) => Effect.Effect<number, SqlError.SqlError>
+    readonly listSessions: (
+      userId: string,
+      limit: number,
+      before: SessionCursor | undefined
+    ) => Effect.Effect<ReadonlyArray<SessionRow>, SqlError.SqlError>
+    readonly getSession: (
+      userId: string,
+      id: string
+    ) => Effect.Effect<{ session: SessionRow; turns: ReadonlyArray<TurnRow> } | undefined, SqlError.SqlError>
+    /** The user's last `count` turns across sessions, oldest first. */
+    readonly lastTurns: (userId: string, count: number) => Effect.Effect<ReadonlyArray<TurnRow>, SqlError.SqlError>
+  }
+>()("voice-stream/persistence/SessionRepository") {
+  static readonly layer = Layer.effect(
+    SessionRepository,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+
+      const writeOne = (record: StoreRecord) => {
+        switch (record._tag) {
+          case "SessionStarted":
+            return sql`
+              INSERT INTO sessions (id, user_id, instance_id, started_at, client_info, input_format, output_format)
+              VALUES (${record.sessionId}, ${record.userId}, ${record.instanceId}, ${new Date(record.startedAt)},
+                      ${JSON.stringify(record.clientInfo)}::jsonb, ${JSON.stringify(record.inputFormat)}::jsonb,
+                      ${JSON.stringify(record.outputFormat)}::jsonb)
+              ON CONFLICT (id) DO NOTHING`
+          case "TurnCompleted":
+            return sql`
+              INSERT INTO turns (session_id, seq, input_kind, user_text, assistant_text, interrupted, error_code,
+                                 stt_ms, enrichment_ms, llm_first_token_ms, tts_first_byte_ms, first_audio_ms, total_ms,
+                                 started_at, ended_at)
+              VALUES (${record.sessionId}, ${record.seq}, ${record.inputKind}, ${record.userText},
+                      ${record.assistantText}, ${record.interrupted}, ${record.errorCode}, ${record.sttMs},
+                      ${record.enrichmentMs}, ${record.llmFirstTokenMs}, ${record.ttsFirstByteMs},
+                      ${record.firstAudioMs}, ${record.totalMs}, ${new Date(record.startedAt)},
+                      ${new Date(record.endedAt)})
+              ON CONFLICT (session_id, seq) DO NOTHING`
+          case "UsageRecorded":
+            return sql`
+              INSERT INTO provider_usage (id, session_id, turn_seq, provider, kind, audio_seconds, input_tokens,
+                                          output_tokens, characters, requests, errors, recorded_at)
+              VALUES (${record.id}, ${record.sessionId}, ${record.turnSeq}, ${record.provider}, ${record.kind},
+                      ${record.audioSeconds}, ${record.inputTokens}, ${record.outputTokens}, ${record.characters},
+                      ${record.requests}, ${record.errors}, ${new Date(record.recordedAt)})
+              ON CONFLICT (id) DO NOTHING`
+          case "SessionEnded":
+            return sql`
+              UPDATE sessions SET ended_at = ${new Date(record.endedAt)}, end_reason = ${record.reason}
+              WHERE id = ${record.sessionId} AND ended_at IS NULL`
+        }
+      }
+
+      const toSession = (row: Record<string, unknown>): SessionRow => ({
+        id: String(row.id),
+        userId: String(row.user_id),
+        startedAt: toDate(row.started_at),
+        endedAt: row.ended_at === null ? null : toDate(row.ended_at),
+        endReason: (row.end_reason as string | null) ?? null,
+        clientInfo: toJson(row.client_info),
+        inputFormat: toJson(row.input_format),
+        outputFormat: toJson(row.output_format),
+        turnCount: Number(row.turn_count ?? 0)
+      })
+
+      const toTurn = (row: Record<string, unknown>): TurnRow => ({
+        seq: Number(row.seq),
+        inputKind: String(row.input_kind),
+        userText: String(row.user_text),
+        assistantText: String(row.assistant_text),
+        interrupted: Boolean(row.interrupted),
+        errorCode: (row.error_code as string | null) ?? null,
+        latency: {
+          sttMs: toNumberOrNull(row.stt_ms),
+          enrichmentMs: toNumberOrNull(row.enrichment_ms),
+          llmFirstTokenMs: toNumberOrNull(row.llm_first_token_ms),
+          ttsFirstByteMs: toNumberOrNull(row.tts_first_byte_ms),
+          firstAudioMs: toNumberOrNull(row.first_audio_ms),
+          totalMs: toNumberOrNull(row.total_ms)
+        },
+        startedAt: toDate(row.started_at),
+        endedAt: toDate(row.ended_at)
+      })
+
+      const sessionColumns = sql`s.id, s.user_id, s.started_at, s.ended_at, s.end_reason, s.client_info,
+        s.input_format, s.output_format, (SELECT count(*) FROM turns t WHERE t.session_id = s.id) AS turn_count`
+
+      return SessionRepository.of({
+        writeBatch: (records) => sql.withTransaction(Effect.forEach(records, writeOne, { discard: true })),
+        closeAbandoned: (instanceId, staleBefore, now) =>
+          sql`
+            UPDATE sessions SET ended_at = ${now}, end_reason = 'aborted'
+            WHERE ended_at IS NULL AND (instance_id = ${instanceId} OR started_at < ${staleBefore})
+            RETURNING id`.pipe(Effect.map((rows) => rows.length)),
+        listSessions: (userId, limit, before) =>
+          (before === undefined
+            ? sql`SELECT ${sessionColumns} FROM sessions s WHERE s.user_id = ${userId}
+                  ORDER BY s.started_at DESC, s.id DESC LIMIT ${limit}`
+            : sql`SELECT ${sessionColumns} FROM sessions s WHERE s.user_id = ${userId}
+                  AND (s.started_at, s.id) < (${before.startedAt}, ${before.id}::uuid)
+                  ORDER BY s.started_at DESC, s.id DESC LIMIT ${limit}`
+          ).pipe(Effect.map((rows) => rows.map(toSession))),
+        getSession: (userId, id) =>
+          Effect.gen(function* () {
+            const rows = yield* sql`SELECT ${sessionColumns} FROM sessions s
+                                    WHERE s.id = ${id}::uuid AND s.user_id = ${userId}`
+            if (rows.length === 0) return undefined
+            const turns = yield* sql`SELECT * FROM turns WHERE session_id = ${id}::uuid ORDER BY seq`
+            return { session: toSession(rows[0]!), turns: turns.map(toTurn) }
+          }),
+        lastTurns: (userId, count) =>
+          sql`
+            SELECT t.* FROM turns t JOIN sessions s ON s.id = t.session_id
+            WHERE s.user_id = ${userId} AND t.error_code IS NULL
+            ORDER BY t.started_at DESC LIMIT ${count}`.pipe(Effect.map((rows) => rows.map(toTurn).reverse()))
+      })
+    })
+  )
+}

@@ -1,0 +1,293 @@
+// The buffered writer under TestClock: batching off the hot path, nothing lost while the database is down (records
+// wait, then spill oldest-first to disk past the limit), replay in order on recovery and at the next start, and the
+// shutdown flush.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeServices } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { type BufferedStoreSettings, makeBufferedStore } from "../../src/persistence/BufferedStore.ts"
+import type { StoreRecord } from "../../src/persistence/Records.ts"
+import { fileSpill, memorySpill } from "../../src/persistence/SpillFile.ts"
+import { settle } from "../support/TestTransport.ts"
+
+/** A database that can be switched off, recording every batch it accepted. */
+class FakeDatabase {
+  up = true
+  readonly batches: Array<ReadonlyArray<StoreRecord>> = []
+  attempts = 0
+  write = (records: ReadonlyArray<StoreRecord>) =>
+    Effect.suspend(() => {
+      this.attempts++
+      if (!this.up) return Effect.fail("database unavailable")
+      this.batches.push(records)
+      return Effect.void
+    })
+  /** Session ids in the order they were written. */
+  written = () =>
+    this.batches
+      .flat()
+      .map((r) => (r._tag === "SessionEnded" ? `end:${r.sessionId}` : r._tag === "SessionStarted" ? r.sessionId : "?"))
+}
+
+const started = (n: number): StoreRecord => ({
+  _tag: "SessionStarted",
+  sessionId: `s${n}`,
+  userId: "u",
+  instanceId: "i",
+  startedAt: n,
+  clientInfo: {},
+  inputFormat: null,
+  outputFormat: null
+})
+
+const settings = (overrides: Partial<BufferedStoreSettings> = {}): BufferedStoreSettings => ({
+  bufferMax: 10,
+  batchSize: 4,
+  flushIntervalMs: 50,
+  retryBaseDelayMs: 100,
+  retryMaxDelayMs: 1000,
+  writeTimeoutMs: 2000,
+  ...overrides
+})
+
+type Spill = ReturnType<typeof memorySpill>
+
+const withStore = <A, E>(
+  db: FakeDatabase,
+  spill: Spill,
+  s: BufferedStoreSettings,
+  use: (store: Effect.Success<ReturnType<typeof makeBufferedStore<string>>>) => Effect.Effect<A, E>
+) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const store = yield* makeBufferedStore(s, db.write, spill).pipe(Scope.provide(scope))
+    const result = yield* use(store)
+    yield* Scope.close(scope, Exit.void)
+    return result
+  })
+
+const spillLines = (spill: Spill) =>
+  spill
+    .text()
+    .split("\n")
+    .filter((l) => l.length > 0)
+
+const recordAll = (store: { record: (r: StoreRecord) => Effect.Effect<void> }, from: number, to: number) =>
+  Effect.forEach(
+    Array.from({ length: to - from }, (_, i) => started(from + i)),
+    store.record,
+    { discard: true }
+  )
+
+describe("BufferedStore", () => {
+  it.effect("records are written in batches after the flush interval, in order, off the caller's path", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      const spill = memorySpill()
+      yield* withStore(db, spill, settings(), (store) =>
+        Effect.gen(function* () {
+          yield* recordAll(store, 0, 10)
+          assert.strictEqual(db.batches.length, 0, "record only queues")
+          yield* TestClock.adjust(50)
+          yield* settle
+          assert.deepStrictEqual(
+            db.batches.map((b) => b.length),
+            [4, 4, 2]
+          )
+          assert.deepStrictEqual(
+            db.written(),
+            Array.from({ length: 10 }, (_, i) => `s${i}`)
+          )
+          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0 })
+        })
+      )
+    })
+  )
+
+  it.effect(
+    "while the database is down records wait, health says degraded, and all land in order after it returns",
+    () =>
+      Effect.gen(function* () {
+        const db = new FakeDatabase()
+        db.up = false
+        const spill = memorySpill()
+        yield* withStore(db, spill, settings({ bufferMax: 100 }), (store) =>
+          Effect.gen(function* () {
+            yield* recordAll(store, 0, 6)
+            yield* TestClock.adjust(50)
+            yield* settle
+            const health = yield* store.health
+            assert.strictEqual(health.status, "degraded")
+            assert.strictEqual(health.pending, 6)
+            yield* recordAll(store, 6, 9)
+            db.up = true
+            yield* TestClock.adjust(5000)
+            yield* settle
+            assert.deepStrictEqual(
+              db.written(),
+              Array.from({ length: 9 }, (_, i) => `s${i}`)
+            )
+            assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0 })
+          })
+        )
+      })
+  )
+
+  it.effect("retries back off: 100 ms, then 200 ms, each ±20 %", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.up = false
+      const spill = memorySpill()
+      yield* withStore(db, spill, settings(), (store) =>
+        Effect.gen(function* () {
+          yield* settle
+          yield* store.record(started(0))
+          // First attempt after the 50 ms flush interval; the retry 80–120 ms later; the next 160–240 ms after that.
+          yield* TestClock.adjust(50)
+          yield* settle
+          assert.strictEqual(db.attempts, 1)
+          yield* TestClock.adjust(79)
+          yield* settle
+          assert.strictEqual(db.attempts, 1)
+          yield* TestClock.adjust(41)
+          yield* settle
+          assert.strictEqual(db.attempts, 2)
+          yield* TestClock.adjust(119)
+          yield* settle
+          assert.strictEqual(db.attempts, 2)
+          yield* TestClock.adjust(121)
+          yield* settle
+          assert.strictEqual(db.attempts, 3)
+        })
+      )
+    })
+  )
+
+  it.effect("past the buffer limit the oldest records are spilled to disk, not dropped, and replayed first", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.up = false
+      const spill = memorySpill()
+      yield* withStore(db, spill, settings(), (store) =>
+        Effect.gen(function* () {
+          yield* recordAll(store, 0, 25)
+          yield* TestClock.adjust(50)
+          yield* settle
+          const health = yield* store.health
+          assert.strictEqual(health.pending, 10)
+          assert.strictEqual(health.spilled, 15)
+          const lines = spillLines(spill)
+          assert.deepStrictEqual(
+            lines.map((l) => JSON.parse(l).sessionId),
+            Array.from({ length: 15 }, (_, i) => `s${i}`)
+          )
+          db.up = true
+          yield* TestClock.adjust(5000)
+          yield* settle
+          assert.deepStrictEqual(
+            db.written(),
+            Array.from({ length: 25 }, (_, i) => `s${i}`)
+          )
+          assert.strictEqual(spill.text(), "")
+          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0 })
+        })
+      )
+    })
+  )
+
+  it.effect("shutdown writes what waits; with the database down it spills, and the next start replays it", () =>
+    Effect.gen(function* () {
+      const spill = memorySpill()
+      const first = new FakeDatabase()
+      yield* withStore(first, spill, settings({ flushIntervalMs: 10_000 }), (store) =>
+        Effect.gen(function* () {
+          yield* recordAll(store, 0, 3)
+          yield* store.shutdown(1000)
+        })
+      )
+      assert.deepStrictEqual(first.written(), ["s0", "s1", "s2"], "flushed on shutdown, before the interval")
+
+      const down = new FakeDatabase()
+      down.up = false
+      yield* withStore(down, spill, settings(), (store) =>
+        Effect.gen(function* () {
+          yield* recordAll(store, 3, 6)
+          const fiber = yield* Effect.forkChild(store.shutdown(500))
+          yield* TestClock.adjust(1000)
+          yield* settle
+          yield* Fiber.join(fiber)
+        })
+      )
+      assert.strictEqual(spillLines(spill).length, 3)
+
+      const next = new FakeDatabase()
+      yield* withStore(next, spill, settings(), () =>
+        Effect.gen(function* () {
+          yield* TestClock.adjust(100)
+          yield* settle
+        })
+      )
+      assert.deepStrictEqual(next.written(), ["s3", "s4", "s5"])
+    })
+  )
+})
+
+describe("BufferedStore write timeout", () => {
+  it.effect("a database that hangs counts as failed after writeTimeoutMs: degraded, and the records still land", () =>
+    Effect.gen(function* () {
+      let hang = true
+      const written: Array<StoreRecord> = []
+      const write = (records: ReadonlyArray<StoreRecord>) =>
+        hang
+          ? Effect.never
+          : Effect.sync(() => {
+              written.push(...records)
+            })
+      const scope = yield* Scope.make()
+      const store = yield* makeBufferedStore(settings(), write, memorySpill()).pipe(Scope.provide(scope))
+      yield* settle
+      yield* store.record(started(1))
+      yield* TestClock.adjust(50 + 1999)
+      yield* settle
+      assert.strictEqual((yield* store.health).status, "ok", "not yet timed out")
+      yield* TestClock.adjust(1)
+      yield* settle
+      assert.deepStrictEqual(yield* store.health, { status: "degraded", pending: 1, spilled: 0 })
+      hang = false
+      yield* TestClock.adjust(5000)
+      yield* settle
+      assert.strictEqual(written.length, 1)
+      assert.strictEqual((yield* store.health).status, "ok")
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+})
+
+describe("SpillFile on disk", () => {
+  it.live("appends lines, reads them back in order, clears; a missing file reads as empty", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "vs-spill-"))
+      const path = join(dir, "nested", "spill.ndjson")
+      const spill = yield* fileSpill(path)
+      assert.deepStrictEqual(yield* spill.readAll, [])
+      yield* spill.append([started(1), started(2)])
+      yield* spill.append([started(3)])
+      assert.strictEqual(
+        readFileSync(path, "utf8")
+          .split("\n")
+          .filter((l) => l).length,
+        3
+      )
+      assert.deepStrictEqual(
+        (yield* spill.readAll).map((r) => (r._tag === "SessionStarted" ? r.sessionId : "")),
+        ["s1", "s2", "s3"]
+      )
+      yield* spill.clear
+      assert.deepStrictEqual(yield* spill.readAll, [])
+      rmSync(dir, { recursive: true })
+    }).pipe(Effect.provide(NodeServices.layer))
+  )
+})
