@@ -1,7 +1,9 @@
 // Every setting the server reads, from the environment (and .env), with defaults and validation.
 // .env.example and docs/configuration.md list the same variables; keep the three in step.
+import { readFileSync } from "node:fs"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { type SampleRate, SupportedSampleRates } from "../domain/Audio.ts"
+import type { CircuitBreakerSettings } from "../pipeline/CircuitBreaker.ts"
 import { type DatabaseSettings, readDatabaseSettings } from "./DatabaseSettings.ts" // persistence (issue 3)
 import { type MockSettings, readMockSettings } from "./MockSettings.ts"
 import { type PortName, type PortPolicy, readPortPolicy } from "./PortPolicy.ts"
@@ -45,6 +47,8 @@ export interface AppSettings {
   readonly shutdownGraceMs: number
   /** Each port's providers in fallback order, and the vendors' keys, URLs and models. */
   readonly providers: ProviderSettings
+  /** A provider failing this many calls in a row is skipped for the cool-down (its circuit is open). */
+  readonly circuit: CircuitBreakerSettings
   readonly enrichmentProvider: (typeof EnrichmentProviders)[number]
   readonly defaultOutputSampleRate: SampleRate
   readonly systemPrompt: string
@@ -130,6 +134,24 @@ const portPolicies = Effect.all({
   enrichment: readPortPolicy("enrichment")
 })
 
+/** STREAM_SYSTEM_PROMPT_FILE (a UTF-8 text file) wins over STREAM_SYSTEM_PROMPT; both fall back to the default. */
+const systemPrompt = Effect.gen(function* () {
+  const file = (yield* stringVar("STREAM_SYSTEM_PROMPT_FILE", "")).trim()
+  if (file.length === 0) return yield* stringVar("STREAM_SYSTEM_PROMPT", DefaultSystemPrompt)
+  const text = yield* Effect.try({
+    try: () => readFileSync(file, "utf8").trim(),
+    catch: (error) =>
+      new InvalidConfig({
+        variable: "STREAM_SYSTEM_PROMPT_FILE",
+        message: `STREAM_SYSTEM_PROMPT_FILE=${file} cannot be read: ${(error as Error).message}`
+      })
+  })
+  if (text.length === 0) {
+    return yield* new InvalidConfig({ variable: "STREAM_SYSTEM_PROMPT_FILE", message: `${file} is empty` })
+  }
+  return text
+})
+
 export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.gen(function* () {
   const nodeEnv = yield* oneOfVar("NODE_ENV", NodeEnvs, "development")
   const secret = yield* jwtSecret(nodeEnv)
@@ -157,9 +179,13 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
     enrichmentBudgetMs: yield* intVar("STREAM_ENRICHMENT_BUDGET_MS", 300, 0, 60000),
     shutdownGraceMs: yield* intVar("STREAM_SHUTDOWN_GRACE_MS", 10000, 0, 600000),
     providers: yield* readProviderSettings,
+    circuit: {
+      failureThreshold: yield* intVar("STREAM_CIRCUIT_FAILURES", 3, 1, 1000),
+      cooldownMs: yield* intVar("STREAM_CIRCUIT_COOLDOWN_MS", 30000, 0)
+    },
     enrichmentProvider: yield* oneOfVar("STREAM_ENRICHMENT", EnrichmentProviders, "mock"),
     defaultOutputSampleRate: yield* sampleRate("STREAM_OUTPUT_SAMPLE_RATE", 24000),
-    systemPrompt: yield* stringVar("STREAM_SYSTEM_PROMPT", DefaultSystemPrompt),
+    systemPrompt: yield* systemPrompt,
     policies: yield* portPolicies,
     mock: yield* readMockSettings,
     database: yield* readDatabaseSettings, // persistence (issue 3)

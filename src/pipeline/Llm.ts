@@ -20,7 +20,13 @@ export interface LlmRequest {
 /** What a reply stream carries: text deltas as they come, and (usually last) what the call consumed. */
 export type LlmChunk =
   | { readonly _tag: "Delta"; readonly text: string }
-  | { readonly _tag: "Usage"; readonly inputTokens: number; readonly outputTokens: number }
+  | {
+      readonly _tag: "Usage"
+      readonly inputTokens: number
+      readonly outputTokens: number
+      /** Which provider served, when a chain of providers stands behind the port. */
+      readonly provider?: string
+    }
 
 export const delta = (text: string): LlmChunk => ({ _tag: "Delta", text })
 

@@ -50,6 +50,8 @@ export class ReplyProgress {
   llmDeltas = 0
   llmInputTokens = 0
   llmOutputTokens = 0
+  /** The provider that served the reply, when the LLM port said so. */
+  llmProvider: string | undefined = undefined
   ttsRequests = 0
   ttsCharacters = 0
 }
@@ -97,6 +99,7 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
         if (chunk._tag === "Delta") return Result.succeed(chunk.text)
         progress.llmInputTokens += chunk.inputTokens
         progress.llmOutputTokens += chunk.outputTokens
+        if (chunk.provider !== undefined) progress.llmProvider = chunk.provider
         return Result.failVoid
       }),
       Stream.tap((delta) =>

@@ -148,7 +148,7 @@ export const runSession = Effect.fn("session")(function* (
       if (progress.llmDeltas > 0 || progress.errorCode?.startsWith("llm") === true) {
         yield* usage(
           "llm",
-          llm.provider,
+          progress.llmProvider ?? llm.provider,
           {
             inputTokens: progress.llmInputTokens,
             outputTokens: progress.llmOutputTokens > 0 ? progress.llmOutputTokens : progress.llmDeltas,

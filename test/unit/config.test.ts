@@ -1,4 +1,7 @@
 // Settings (src/config/AppConfig.ts): defaults, validation that names the variable, production rules, warnings.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Logger, Redacted } from "effect"
 import {
@@ -481,5 +484,27 @@ describe("loadSettings warnings", () => {
         []
       )
     })
+  )
+})
+
+describe("system prompt", () => {
+  it.effect(
+    "STREAM_SYSTEM_PROMPT_FILE wins over STREAM_SYSTEM_PROMPT; a missing or empty file is an error naming it",
+    () =>
+      Effect.gen(function* () {
+        const dir = mkdtempSync(join(tmpdir(), "vs-prompt-"))
+        const file = join(dir, "prompt.txt")
+        writeFileSync(file, "  From the file.\n")
+        assert.strictEqual(
+          (yield* load({ STREAM_SYSTEM_PROMPT_FILE: file, STREAM_SYSTEM_PROMPT: "env" })).systemPrompt,
+          "From the file."
+        )
+        assert.strictEqual((yield* load({ STREAM_SYSTEM_PROMPT: "From env." })).systemPrompt, "From env.")
+        const missing = yield* failure({ STREAM_SYSTEM_PROMPT_FILE: join(dir, "nope.txt") })
+        assert.strictEqual(missing.variable, "STREAM_SYSTEM_PROMPT_FILE")
+        writeFileSync(file, "   ")
+        assert.strictEqual((yield* failure({ STREAM_SYSTEM_PROMPT_FILE: file })).variable, "STREAM_SYSTEM_PROMPT_FILE")
+        rmSync(dir, { recursive: true })
+      })
   )
 })
