@@ -2,7 +2,9 @@
 // released first, while the HTTP server and the sessions' providers are still up.
 import { Layer } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
+import { GaugeSampler } from "./observability/GaugeSampler.ts"
 import { LoggingLive } from "./observability/Logging.ts"
+import { ObservabilityLive } from "./observability/ObservabilityLive.ts"
 import { PersistenceLive } from "./persistence/PersistenceLive.ts"
 import type { SessionRepository } from "./persistence/SessionRepository.ts"
 import type { SessionStore } from "./persistence/SessionStore.ts"
@@ -31,7 +33,10 @@ export const makeApp = <E1, E2>(
   )
   return ShutdownDrain.pipe(
     Layer.provideMerge(HttpServerLive),
+    Layer.provideMerge(GaugeSampler.layer),
     Layer.provideMerge(core),
+    // Metrics registry, tracer and OTLP export under everything: built first, released (flushed) last.
+    Layer.provide(ObservabilityLive.pipe(Layer.provide(AppConfig.layer))),
     Layer.provide(LoggingLive.pipe(Layer.provide(AppConfig.layer)))
   )
 }

@@ -1,6 +1,7 @@
 // Entry point: reads configuration (environment, then .env), starts the server, runs until a signal.
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { isSqlError } from "effect/sql/SqlError"
 import { AppLive } from "./App.ts"
 import { ConfigFromEnvAndDotEnv } from "./config/ConfigSource.ts"
 import { InvalidConfig } from "./config/readVar.ts"
@@ -21,6 +22,10 @@ const reportStartupFailure = (cause: Cause.Cause<unknown>) => {
   const error = Cause.squash(cause)
   if (error instanceof InvalidConfig) return Effect.logError(`Configuration error: ${error.message}`)
   if (error instanceof MigrationError) return Effect.logError(`Database migration error: ${error.message}`)
+  if (isSqlError(error)) {
+    const reason = (error as { readonly reason?: { readonly message?: string } }).reason
+    return Effect.logError(`Database error at startup: ${reason?.message ?? error.message}`)
+  }
   const code = listenErrorCode(error)
   if (code === "EADDRINUSE" || code === "EACCES") {
     return Effect.logError(
@@ -36,3 +41,14 @@ const program = Layer.launch(AppLive.pipe(Layer.provide(ConfigFromEnvAndDotEnv))
 )
 
 NodeRuntime.runMain(program, { teardown, disableErrorReporting: true })
+
+// The first SIGTERM/SIGINT drains (runMain interrupts the program); a second one exits at once, skipping what is left
+// of the drain and the store flush, with the conventional status 128 + signal number: 143 (SIGTERM), 130 (SIGINT).
+let signalsReceived = 0
+const exitOnSecondSignal = (signal: NodeJS.Signals) => {
+  if (++signalsReceived < 2) return
+  console.error(`${signal} received again while draining: exiting now`)
+  process.exit(signal === "SIGINT" ? 130 : 143)
+}
+process.on("SIGTERM", exitOnSecondSignal)
+process.on("SIGINT", exitOnSecondSignal)

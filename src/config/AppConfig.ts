@@ -5,13 +5,14 @@ import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import { type SampleRate, SupportedSampleRates } from "../domain/Audio.ts"
 import type { CircuitBreakerSettings } from "../pipeline/CircuitBreaker.ts"
 import { type DatabaseSettings, readDatabaseSettings } from "./DatabaseSettings.ts" // persistence (issue 3)
+import { type EnrichmentSettings, readEnrichmentSettings } from "./EnrichmentSettings.ts"
 import { type MockSettings, readMockSettings } from "./MockSettings.ts"
+import { type ObservabilitySettings, readObservabilitySettings } from "./ObservabilitySettings.ts" // observability (issue 6)
 import { type PortName, type PortPolicy, readPortPolicy } from "./PortPolicy.ts"
 import { type ProviderSettings, readProviderSettings } from "./ProviderSettings.ts"
 import { boolVar, InvalidConfig, intVar, oneOfVar, readVar, stringVar } from "./readVar.ts"
 import { readStoreSettings, type StoreSettings } from "./StoreSettings.ts"
 
-export const EnrichmentProviders = ["mock"] as const
 export const NodeEnvs = ["development", "production", "test"] as const
 export const LogLevels = ["debug", "info", "warn", "error"] as const
 const toLogLevel = { debug: "Debug", info: "Info", warn: "Warn", error: "Error" } as const
@@ -43,13 +44,13 @@ export interface AppSettings {
   readonly badMessageLimit: number
   readonly badMessageWindowMs: number
   readonly historyMaxTurns: number
-  readonly enrichmentBudgetMs: number
   readonly shutdownGraceMs: number
   /** Each port's providers in fallback order, and the vendors' keys, URLs and models. */
   readonly providers: ProviderSettings
   /** A provider failing this many calls in a row is skipped for the cool-down (its circuit is open). */
   readonly circuit: CircuitBreakerSettings
-  readonly enrichmentProvider: (typeof EnrichmentProviders)[number]
+  /** The enrichment sources: `mock`, or `live` prices and news with their cache and politeness settings. */
+  readonly enrichment: EnrichmentSettings
   readonly defaultOutputSampleRate: SampleRate
   readonly systemPrompt: string
   readonly policies: Readonly<Record<PortName, PortPolicy>>
@@ -57,6 +58,8 @@ export interface AppSettings {
   /** Persistence (issue 3): PostgreSQL URL or embedded PGlite, data folder, auto-migration. */
   readonly database: DatabaseSettings
   readonly store: StoreSettings
+  /** OTLP export, trace sampling, the /metrics token, the memory limit of the memory alert (issue 6). */
+  readonly observability: ObservabilitySettings
   readonly debug: boolean
   readonly logLevel: (typeof toLogLevel)[keyof typeof toLogLevel]
 }
@@ -176,20 +179,20 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
     badMessageLimit: yield* intVar("STREAM_BAD_MESSAGE_LIMIT", 10, 1),
     badMessageWindowMs: yield* intVar("STREAM_BAD_MESSAGE_WINDOW_MS", 10000, 1),
     historyMaxTurns: yield* intVar("STREAM_HISTORY_MAX_TURNS", 20, 1, 1000),
-    enrichmentBudgetMs: yield* intVar("STREAM_ENRICHMENT_BUDGET_MS", 300, 0, 60000),
     shutdownGraceMs: yield* intVar("STREAM_SHUTDOWN_GRACE_MS", 10000, 0, 600000),
     providers: yield* readProviderSettings,
     circuit: {
       failureThreshold: yield* intVar("STREAM_CIRCUIT_FAILURES", 3, 1, 1000),
       cooldownMs: yield* intVar("STREAM_CIRCUIT_COOLDOWN_MS", 30000, 0)
     },
-    enrichmentProvider: yield* oneOfVar("STREAM_ENRICHMENT", EnrichmentProviders, "mock"),
+    enrichment: yield* readEnrichmentSettings,
     defaultOutputSampleRate: yield* sampleRate("STREAM_OUTPUT_SAMPLE_RATE", 24000),
     systemPrompt: yield* systemPrompt,
     policies: yield* portPolicies,
     mock: yield* readMockSettings,
     database: yield* readDatabaseSettings, // persistence (issue 3)
     store: yield* readStoreSettings(port),
+    observability: yield* readObservabilitySettings, // observability (issue 6)
     debug: yield* boolVar("STREAM_DEBUG", false),
     logLevel: toLogLevel[yield* oneOfVar("STREAM_LOG_LEVEL", LogLevels, "info")]
   }

@@ -1,7 +1,7 @@
 // Keys, base URLs, models and voices of the real providers, and the ordered provider list of each port. A provider
 // that is listed but has no key is a startup error naming the variable; keys are Redacted.
 import { Config, Effect, Option, Redacted } from "effect"
-import { InvalidConfig, readVar, stringVar } from "./readVar.ts"
+import { InvalidConfig, intVar, readVar, stringVar } from "./readVar.ts"
 
 export const SttProviderNames = ["mock", "deepgram", "openai"] as const
 export const LlmProviderNames = ["mock", "openai", "anthropic"] as const
@@ -35,6 +35,14 @@ export interface AnthropicSettings {
   readonly maxTokens: number
 }
 
+/** Endpointing by audio energy, for STT providers that have none of their own (OpenAI). */
+export interface EndpointingSettings {
+  /** RMS level (0..32767) at or above which a frame counts as speech. */
+  readonly speechThreshold: number
+  /** Trailing silence (of audio) that ends an utterance. */
+  readonly endSilenceMs: number
+}
+
 export interface ProviderSettings {
   /** Each port's providers in fallback order: the first is used, the next when it fails or its circuit is open. */
   readonly stt: ReadonlyArray<SttProviderName>
@@ -43,6 +51,7 @@ export interface ProviderSettings {
   readonly openai: OpenAiSettings
   readonly deepgram: DeepgramSettings
   readonly anthropic: AnthropicSettings
+  readonly endpointing: EndpointingSettings
 }
 
 /** A comma-separated, ordered, duplicate-free list of allowed names. */
@@ -126,8 +135,12 @@ export const readProviderSettings: Effect.Effect<ProviderSettings, InvalidConfig
     anthropic: {
       apiKey: yield* secret("ANTHROPIC_API_KEY"),
       baseUrl: yield* optionalUrl("ANTHROPIC_BASE_URL"),
-      model: yield* stringVar("ANTHROPIC_MODEL", "claude-sonnet-4-5"),
+      model: yield* stringVar("ANTHROPIC_MODEL", "claude-sonnet-4-6"),
       maxTokens: 1024
+    },
+    endpointing: {
+      speechThreshold: yield* intVar("STREAM_STT_SPEECH_THRESHOLD", 500, 1, 32767),
+      endSilenceMs: yield* intVar("STREAM_STT_ENDPOINT_SILENCE_MS", 500, 100, 10000)
     }
   }
   const usedBy = (vendor: string) =>

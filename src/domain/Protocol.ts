@@ -10,6 +10,10 @@ export const ProtocolName = "voice-stream.v1"
 /** Longest typed turn accepted, in characters. */
 export const MaxTextInputLength = 4000
 
+/** Refuses NUL characters, which Postgres text cannot store. */
+const noNul = (message = "must not contain NUL characters") =>
+  Schema.makeFilter((value: string) => !value.includes("\u0000"), { message })
+
 const TurnId = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 
 // ---- client → server ----
@@ -31,7 +35,12 @@ export const SessionStart = Schema.Struct({
     })
   ),
   /** Free-form client identification, kept with the session (name, version, platform). */
-  client: Schema.optionalKey(Schema.Record(Schema.String, Schema.String.check(Schema.isMaxLength(200))))
+  client: Schema.optionalKey(
+    Schema.Record(
+      Schema.String.check(Schema.isMaxLength(50), noNul()),
+      Schema.String.check(Schema.isMaxLength(200), noNul())
+    ).check(Schema.isMaxProperties(20))
+  )
 })
 export type SessionStart = typeof SessionStart.Type
 
@@ -40,6 +49,7 @@ export const InputText = Schema.Struct({
   type: Schema.Literal("input.text"),
   text: Schema.String.check(
     Schema.isPattern(/\S/, { message: "text must not be empty or only white space" }),
+    noNul("text must not contain NUL characters"),
     Schema.isMaxLength(MaxTextInputLength)
   )
 })

@@ -23,14 +23,25 @@ export interface BufferedStoreSettings {
 
 export type WriteBatch<E> = (records: ReadonlyArray<StoreRecord>) => Effect.Effect<void, E>
 
+/** Where the writer stands: the database's own writes, a cheap "are you there?", and the two files. */
+export interface StoreBackend<E> {
+  readonly writeBatch: WriteBatch<E>
+  /** Succeeds when the database answers at all; tells a bad record from a database that is down. */
+  readonly ping: Effect.Effect<void, unknown>
+  /** Records waiting for the database (oldest first). */
+  readonly spill: SpillFile
+  /** Records the database refused while it was up (bad data): kept for an operator, never retried. */
+  readonly rejected: SpillFile
+}
+
 /** Failures are logged at most this often while the database stays down. */
 const FailureLogIntervalMs = 10_000
 
 export const makeBufferedStore = Effect.fnUntraced(function* <E>(
   settings: BufferedStoreSettings,
-  writeBatch: WriteBatch<E>,
-  spillFile: SpillFile
+  backend: StoreBackend<E>
 ) {
+  const { writeBatch, spill: spillFile } = backend
   /**
    * A write bounded by writeTimeoutMs. It runs in its own fiber, so a driver stuck where it cannot be interrupted
    * (connecting, say) does not hold the writer: on timeout it is told to stop and left behind. Detached, because the
@@ -56,6 +67,8 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
   let spilled = 0
   /** Records of the batch being written: they count as waiting until the database has them. */
   let inFlight = 0
+  /** Records the database refused as bad data (set aside in the rejected file). */
+  let rejected = 0
   let failures = 0
   let lastFailureLogAt = Number.NEGATIVE_INFINITY
 
@@ -87,11 +100,43 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
   })
 
   /** Writes the spill file (oldest first) if any, else one batch from memory; a failed batch returns to the head. */
+  /**
+   * Writes a chunk. When it fails while the database answers, the chunk holds bad data: each record is tried alone
+   * and those the database refuses are moved to the rejected file (and counted), so one bad record never blocks the
+   * rest. When the database does not answer, the failure stands and the records wait.
+   */
+  const writeChunk = (chunk: ReadonlyArray<StoreRecord>) =>
+    write(chunk).pipe(
+      Effect.catch((error) =>
+        Effect.gen(function* () {
+          const answers = yield* backend.ping.pipe(
+            Effect.timeoutOption(Duration.millis(settings.writeTimeoutMs)),
+            Effect.match({ onFailure: () => false, onSuccess: (pong) => pong._tag === "Some" })
+          )
+          if (!answers) return yield* Effect.fail(error)
+          const refused: Array<StoreRecord> = []
+          for (const record of chunk) {
+            if ((yield* Effect.result(write([record])))._tag === "Failure") refused.push(record)
+          }
+          if (refused.length === chunk.length) return yield* Effect.fail(error)
+          if (refused.length > 0) {
+            yield* backend.rejected.append(refused).pipe(Effect.ignore)
+            rejected += refused.length
+            yield* Effect.logError("session store: records refused by the database were set aside", {
+              records: refused.length,
+              kinds: [...new Set(refused.map((r) => r._tag))],
+              error: String(error)
+            })
+          }
+        })
+      )
+    )
+
   const writeOnce = Effect.gen(function* () {
     if (spilled > 0) {
       const records = yield* spillFile.readAll
       for (let i = 0; i < records.length; i += settings.batchSize) {
-        yield* write(records.slice(i, i + settings.batchSize))
+        yield* writeChunk(records.slice(i, i + settings.batchSize))
       }
       yield* spillFile.clear
       spilled = 0
@@ -101,7 +146,7 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
     const batch = pending.splice(0, settings.batchSize)
     if (batch.length === 0) return
     inFlight = batch.length
-    yield* write(batch).pipe(
+    yield* writeChunk(batch).pipe(
       Effect.onExit((exit) =>
         Effect.sync(() => {
           inFlight = 0
@@ -161,7 +206,8 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
   const health: Effect.Effect<StoreHealth> = Effect.sync(() => ({
     status: failures > 0 ? "degraded" : "ok",
     pending: pending.length + inFlight,
-    spilled
+    spilled,
+    rejected
   }))
 
   /** Stops the writer, writes what waits until done or `graceMs` passes, and spills whatever is left. */

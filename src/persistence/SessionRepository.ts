@@ -41,6 +41,15 @@ export interface SessionCursor {
   readonly id: string
 }
 
+const withoutNul = <A>(value: A): A =>
+  typeof value === "string"
+    ? (value.replaceAll("\u0000", "") as A)
+    : Array.isArray(value)
+      ? (value.map(withoutNul) as A)
+      : value !== null && typeof value === "object"
+        ? (Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as A)
+        : value
+
 const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)))
 const toJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value)
 const toNumberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
@@ -49,12 +58,18 @@ export class SessionRepository extends Context.Service<
   SessionRepository,
   {
     readonly writeBatch: (records: ReadonlyArray<StoreRecord>) => Effect.Effect<void, SqlError.SqlError>
-    /** Ends sessions left open by a dead instance: this instance's own, and anyone's older than `staleBefore`. */
-    readonly closeAbandoned: (
-      instanceId: string,
-      staleBefore: Date,
-      now: Date
-    ) => Effect.Effect<number, SqlError.SqlError>
+    /**
+     * Ends sessions left open by a dead instance: this instance's own started before `ownStartedBefore` (this
+     * process's start), and anyone's started before `staleBefore`.
+     */
+    readonly closeAbandoned: (options: {
+      readonly instanceId: string
+      readonly ownStartedBefore: Date
+      readonly staleBefore: Date
+      readonly now: Date
+    }) => Effect.Effect<number, SqlError.SqlError>
+    /** A trivial query: succeeds when the database answers. */
+    readonly ping: Effect.Effect<void, SqlError.SqlError>
     readonly listSessions: (
       userId: string,
       limit: number,
@@ -73,7 +88,9 @@ export class SessionRepository extends Context.Service<
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
 
-      const writeOne = (record: StoreRecord) => {
+      const writeOne = (input: StoreRecord) => {
+        // Postgres text cannot hold NUL; the protocol refuses it, and this keeps any that slipped through writable.
+        const record = withoutNul(input)
         switch (record._tag) {
           case "SessionStarted":
             return sql`
@@ -144,11 +161,13 @@ export class SessionRepository extends Context.Service<
 
       return SessionRepository.of({
         writeBatch: (records) => sql.withTransaction(Effect.forEach(records, writeOne, { discard: true })),
-        closeAbandoned: (instanceId, staleBefore, now) =>
+        closeAbandoned: ({ instanceId, ownStartedBefore, staleBefore, now }) =>
           sql`
             UPDATE sessions SET ended_at = ${now}, end_reason = 'aborted'
-            WHERE ended_at IS NULL AND (instance_id = ${instanceId} OR started_at < ${staleBefore})
+            WHERE ended_at IS NULL
+              AND ((instance_id = ${instanceId} AND started_at < ${ownStartedBefore}) OR started_at < ${staleBefore})
             RETURNING id`.pipe(Effect.map((rows) => rows.length)),
+        ping: Effect.asVoid(sql`SELECT 1`),
         listSessions: (userId, limit, before) =>
           (before === undefined
             ? sql`SELECT ${sessionColumns} FROM sessions s WHERE s.user_id = ${userId}

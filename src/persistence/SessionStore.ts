@@ -11,6 +11,8 @@ export interface StoreHealth {
   readonly pending: number
   /** Records waiting in the spill file. */
   readonly spilled: number
+  /** Records the database refused as bad data since start, set aside in the rejected file for an operator. */
+  readonly rejected: number
 }
 
 export class SessionStore extends Context.Service<
@@ -31,7 +33,7 @@ export class SessionStore extends Context.Service<
           Effect.sync(() => {
             into.push(record)
           }),
-        health: Effect.succeed({ status: "ok", pending: 0, spilled: 0 }),
+        health: Effect.succeed({ status: "ok", pending: 0, spilled: 0, rejected: 0 }),
         recentTurns: (userId, turns) =>
           Effect.sync(() => {
             const sessions = new Set(

@@ -17,19 +17,27 @@ export const SessionStoreLive = Layer.effect(
     const config = yield* AppConfig
     const repository = yield* SessionRepository
     const path = yield* Path.Path
-    const spill = yield* fileSpill(path.join(config.database.dataDir, "spill", "session-store.ndjson"))
-    const store = yield* makeBufferedStore(config.store, repository.writeBatch, spill)
+    const folder = path.join(config.database.dataDir, "spill")
+    const store = yield* makeBufferedStore(config.store, {
+      writeBatch: repository.writeBatch,
+      ping: repository.ping,
+      spill: yield* fileSpill(path.join(folder, "session-store.ndjson")),
+      rejected: yield* fileSpill(path.join(folder, "session-store.rejected.ndjson"))
+    })
     yield* Effect.addFinalizer(() => store.shutdown(config.shutdownGraceMs))
 
     // Sessions this instance left open when it died, and anyone's open for longer than the staleness window, are
     // closed as "aborted". In the background, retried until the database answers: startup never waits on it.
+    // Only sessions started before this process: sessions this process starts are alive, whatever the database saw.
+    const startedAt = yield* Clock.currentTimeMillis
     const recoverAbandoned = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const closed = yield* repository.closeAbandoned(
-        config.store.instanceId,
-        new Date(now - config.store.staleSessionMs),
-        new Date(now)
-      )
+      const closed = yield* repository.closeAbandoned({
+        instanceId: config.store.instanceId,
+        ownStartedBefore: new Date(startedAt),
+        staleBefore: new Date(now - config.store.staleSessionMs),
+        now: new Date(now)
+      })
       if (closed > 0) yield* Effect.logWarning("closed sessions left open by a crash", { sessions: closed })
     })
     yield* Effect.forkScoped(

@@ -15,6 +15,8 @@ export interface LlmRequest {
   /** Earlier turns, oldest first, then the current user message last. */
   readonly messages: ReadonlyArray<ChatMessage>
   readonly context: EnrichmentContext
+  /** The time of the turn (ISO 8601), so the model can tell how old the context's figures are. */
+  readonly now?: string
 }
 
 /** What a reply stream carries: text deltas as they come, and (usually last) what the call consumed. */

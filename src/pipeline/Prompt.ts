@@ -30,4 +30,5 @@ export const renderSystemPrompt = (request: LlmRequest): string =>
   `${request.system}\n\n` +
   "Live market context for this turn. Use only these figures for prices and news, mention how recent they are when " +
   "it matters, and if something the user asks about is missing or stale here, say so plainly rather than guess.\n" +
+  (request.now === undefined ? "" : `Current time: ${request.now}.\n`) +
   renderContext(request.context)

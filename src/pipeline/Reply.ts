@@ -6,6 +6,7 @@ import { durationMs } from "../domain/Audio.ts"
 import { type EnrichmentContext, emptyContext } from "../domain/Enrichment.ts"
 import type { ErrorCode } from "../domain/Errors.ts"
 import type { CancelReason, LatencyBreakdown, ServerEvent } from "../domain/Protocol.ts"
+import { traceEnrichment, traceLlm, ttsSpan } from "../observability/ReplyTelemetry.ts"
 import { Enricher } from "./Enricher.ts"
 import { type ChatMessage, Llm, type LlmError } from "./Llm.ts"
 import { chunkSentences } from "./SentenceChunker.ts"
@@ -76,11 +77,15 @@ const enrichWithinBudget = (text: string, budgetMs: number) =>
 export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: ReplyIO, progress: ReplyProgress) {
   const llm = yield* Llm
   const tts = yield* Tts
+  const enricher = yield* Enricher
+  const speech = ttsSpan(tts.provider, progress)
   const { turn } = request
   const since = (from: number) => Effect.map(Clock.currentTimeMillis, (now) => now - from)
 
   const enrichStart = yield* Clock.currentTimeMillis
-  const context = yield* enrichWithinBudget(request.userText, request.enrichmentBudgetMs)
+  const context = yield* enrichWithinBudget(request.userText, request.enrichmentBudgetMs).pipe(
+    traceEnrichment(enricher.provider, request.enrichmentBudgetMs)
+  )
   progress.enrichmentMs = yield* since(enrichStart)
   yield* io.event({ type: "context", turn, context })
 
@@ -92,7 +97,8 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
     .stream({
       system: request.systemPrompt,
       messages: [...request.history, { role: "user", content: request.userText }],
-      context
+      context,
+      now: new Date(llmStart).toISOString()
     })
     .pipe(
       Stream.filterMap((chunk) => {
@@ -109,7 +115,8 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
           progress.textSent += delta
           yield* io.event({ type: "response.text.delta", turn, delta })
         })
-      )
+      ),
+      traceLlm(llm, progress)
     )
 
   const audio = chunkSentences(deltas).pipe(
@@ -120,10 +127,10 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
         ttsStart ??= now
         progress.ttsRequests++
         progress.ttsCharacters += sentence.length
-      })
+      }).pipe(Effect.andThen(speech.start))
     ),
     // One sentence at a time, in order: audio of sentence n+1 never overtakes sentence n.
-    Stream.flatMap((sentence) => tts.synthesize(sentence, request.outputFormat))
+    Stream.flatMap((sentence) => speech.within(tts.synthesize(sentence, request.outputFormat)))
   )
 
   const outcome = yield* Stream.runForEach(audio, (pcm) =>
@@ -137,6 +144,7 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
       yield* io.audio(pcm, turn)
     })
   ).pipe(
+    Effect.onExit((exit) => speech.end(exit, durationMs(request.outputFormat, audioBytes) / 1000)),
     Effect.as<ReplyOutcome>({ _tag: "Done", textSent: "" }),
     Effect.catch((error) => {
       progress.errorCode = errorCode(error)

@@ -5,6 +5,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ProtocolName } from "../domain/Protocol.ts"
+import { MetricsRoute } from "../observability/MetricsRoute.ts"
 import { HealthRoutes } from "./HealthRoutes.ts"
 import { refusal } from "./Refusal.ts"
 import { SessionRoutes } from "./SessionRoutes.ts"
@@ -12,7 +13,7 @@ import { StreamRoute } from "./StreamRoute.ts"
 
 const NotFound = HttpRouter.add("*", "*", Effect.succeed(refusal(404, "not_found", "No such route")))
 
-const Routes = Layer.mergeAll(HealthRoutes, StreamRoute, SessionRoutes, NotFound)
+const Routes = Layer.mergeAll(HealthRoutes, StreamRoute, SessionRoutes, MetricsRoute, NotFound)
 
 /** Node's HTTP server on STREAM_WS_PORT; `ws` closes a connection with 1009 on a frame over the limit. */
 export const NodeServerLive = Layer.unwrap(

@@ -1,7 +1,7 @@
 // The read API for apps and support: a user's own sessions, newest first, and one session with its turns.
 // JWT-authenticated like /v1/stream; another user's session is indistinguishable from a missing one (404).
 import { Effect, Option, Schema } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpMiddleware, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { AppConfig } from "../config/AppConfig.ts"
 import {
   type SessionCursor,
@@ -17,11 +17,24 @@ export const DefaultPageSize = 20
 
 const Uuid = Schema.String.check(Schema.isUUID())
 
-/** `before` is the `next` value of the previous page: "<ISO time>~<session id>". */
+const cursorMessage = "before must be the `next` value of a previous page"
+
+/** `before` is the `next` value of the previous page: "<ISO time>~<session id>", both parts valid. */
 const Cursor = Schema.String.check(
-  Schema.isPattern(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z~[0-9a-f-]{36}$/i, {
-    message: "before must be a `next` value from a previous page"
-  })
+  Schema.makeFilter(
+    (value) => {
+      const [time, id, ...rest] = value.split("~")
+      return (
+        rest.length === 0 &&
+        time !== undefined &&
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(time) &&
+        !Number.isNaN(Date.parse(time)) &&
+        id !== undefined &&
+        /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+      )
+    },
+    { message: cursorMessage }
+  )
 )
 
 const ListQuery = Schema.Struct({
@@ -128,7 +141,18 @@ const respond = <R>(handler: Effect.Effect<HttpServerResponse.HttpServerResponse
 
 export const SessionRoutes = HttpRouter.use(
   Effect.fnUntraced(function* (router) {
-    yield* router.add("GET", "/v1/sessions", respond(listSessions))
-    yield* router.add("GET", "/v1/sessions/:id", respond(getSession))
+    const config = yield* AppConfig
+    // Browsers on the allowed origins (STREAM_CORS_ORIGIN) may call the API, with a preflight for Authorization.
+    const cors = HttpMiddleware.cors({
+      allowedOrigins: config.corsOrigins === "*" ? () => true : config.corsOrigins,
+      allowedMethods: ["GET"],
+      allowedHeaders: ["authorization"],
+      maxAge: 600
+    })
+    const preflight = cors(Effect.succeed(HttpServerResponse.empty({ status: 204 })))
+    yield* router.add("GET", "/v1/sessions", cors(respond(listSessions)))
+    yield* router.add("GET", "/v1/sessions/:id", cors(respond(getSession)))
+    yield* router.add("OPTIONS", "/v1/sessions", preflight)
+    yield* router.add("OPTIONS", "/v1/sessions/:id", preflight)
   })
 )

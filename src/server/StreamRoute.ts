@@ -2,6 +2,7 @@
 import { Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { AppConfig } from "../config/AppConfig.ts"
+import { countRefusal, trackConnection } from "../observability/SessionMetrics.ts"
 import { runSession } from "../session/Session.ts"
 import { SessionRegistry } from "../session/SessionRegistry.ts"
 import { extractToken, verifyToken } from "./Auth.ts"
@@ -19,7 +20,10 @@ const handleStream = Effect.gen(function* () {
   const registry = yield* SessionRegistry
   const headers = request.headers
   const refused = (status: number, code: Parameters<typeof refusal>[1], message: string) =>
-    Effect.as(Effect.logInfo("upgrade refused", { status, code }), refusal(status, code, message))
+    Effect.as(
+      Effect.andThen(countRefusal(code), Effect.logInfo("upgrade refused", { status, code })),
+      refusal(status, code, message)
+    )
 
   if (headers.upgrade?.toLowerCase() !== "websocket") {
     return yield* refused(426, "upgrade_required", `${StreamPath} speaks WebSocket only`)
@@ -48,6 +52,7 @@ const handleStream = Effect.gen(function* () {
       const socket = yield* request.upgrade
       const transport = yield* socketTransport(socket)
       yield* runSession(transport, { sessionId, userId: userId.success }, shutdown).pipe(
+        trackConnection,
         Effect.annotateLogs({ sessionId })
       )
       return HttpServerResponse.empty()
@@ -55,7 +60,7 @@ const handleStream = Effect.gen(function* () {
   ).pipe(
     Effect.catchCause((cause) =>
       Effect.as(
-        Effect.logWarning("session could not start", cause),
+        Effect.andThen(countRefusal("internal_error"), Effect.logWarning("session could not start", cause)),
         refusal(500, "internal_error", "The session could not start")
       )
     )

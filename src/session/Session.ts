@@ -5,6 +5,8 @@ import { AppConfig } from "../config/AppConfig.ts"
 import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Audio.ts"
 import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
 import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
+import { countingAudio, countingErrors } from "../observability/SessionMetrics.ts"
+import { observeTurn } from "../observability/TurnTelemetry.ts"
 import { SessionStore } from "../persistence/SessionStore.ts"
 import { Enricher } from "../pipeline/Enricher.ts"
 import { Llm } from "../pipeline/Llm.ts"
@@ -17,6 +19,7 @@ import { Conversation } from "./Conversation.ts"
 import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
 import { makeOutbox } from "./Outbox.ts"
 import type { Transport } from "./Transport.ts"
+import { Utterances } from "./Utterances.ts"
 
 /** Audio frames buffered between the socket and the STT; beyond it audio is dropped (audio_dropped), never waited on. */
 export const SttInputCapacity = 256
@@ -64,7 +67,8 @@ export const runSession = Effect.fn("session")(function* (
   const store = yield* SessionStore
   const llm = yield* Effect.service(Llm)
   const tts = yield* Effect.service(Tts)
-  const outbox = yield* makeOutbox(transport)
+  yield* Effect.annotateCurrentSpan({ "session.id": info.sessionId })
+  const outbox = countingErrors(yield* makeOutbox(countingAudio(transport)))
   const conversation = new Conversation(config.historyMaxTurns)
   const badMessages = new BadMessageWindow(config.badMessageLimit, config.badMessageWindowMs)
   const replyHandle = yield* FiberHandle.make<void>()
@@ -73,7 +77,7 @@ export const runSession = Effect.fn("session")(function* (
   let formats: { readonly input: AudioFormat; readonly output: AudioFormat } | undefined
   let sttInput: Queue.Queue<SttInput, Cause.Done> | undefined
   let lastTurn = 0
-  let utterance: { turn?: number; endedAt?: number } = {}
+  const utterances = new Utterances(() => ++lastTurn)
   let currentReply: ReplyProgress | undefined
 
   const debug = (message: string, fields: Record<string, unknown>) =>
@@ -94,10 +98,18 @@ export const runSession = Effect.fn("session")(function* (
     | { readonly kind: "text" }
 
   /** Records a finished turn (done, failed or cancelled) and what each provider was used for. */
-  const recordTurn = (turn: number, userText: string, input: TurnInput, startedAt: number, progress: ReplyProgress) =>
+  const recordTurn = (
+    turn: number,
+    userText: string,
+    input: TurnInput,
+    startedAt: number,
+    progress: ReplyProgress,
+    exit: Exit.Exit<unknown, unknown>
+  ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const interrupted = progress.errorCode === null && progress.totalMs === null
+      const interrupted = Exit.hasInterrupts(exit)
+      const errorCode = progress.errorCode ?? (Exit.isFailure(exit) && !interrupted ? "internal_error" : null)
       yield* store.record({
         _tag: "TurnCompleted",
         sessionId: info.sessionId,
@@ -106,7 +118,7 @@ export const runSession = Effect.fn("session")(function* (
         userText,
         assistantText: progress.textSent,
         interrupted,
-        errorCode: progress.errorCode,
+        errorCode,
         sttMs: input.kind === "audio" ? input.sttMs : null,
         enrichmentMs: progress.enrichmentMs,
         llmFirstTokenMs: progress.llmFirstTokenMs,
@@ -181,7 +193,7 @@ export const runSession = Effect.fn("session")(function* (
           history,
           systemPrompt: config.systemPrompt,
           outputFormat: formats!.output,
-          enrichmentBudgetMs: config.enrichmentBudgetMs,
+          enrichmentBudgetMs: config.enrichment.budgetMs,
           startedAt,
           sttMs: input.kind === "audio" ? input.sttMs : null
         },
@@ -192,7 +204,7 @@ export const runSession = Effect.fn("session")(function* (
           Effect.gen(function* () {
             conversation.addAssistant(progress.textSent)
             if (currentReply === progress) currentReply = undefined
-            yield* recordTurn(turn, userText, input, startedAt, progress)
+            yield* recordTurn(turn, userText, input, startedAt, progress, exit)
             if (Exit.hasInterrupts(exit)) {
               yield* outbox.discardAudio(turn)
               yield* outbox.event({
@@ -213,6 +225,17 @@ export const runSession = Effect.fn("session")(function* (
             }
           })
         ),
+        observeTurn(
+          {
+            sessionId: info.sessionId,
+            turn,
+            input: input.kind,
+            startedAt,
+            sttMs: input.kind === "audio" ? input.sttMs : null,
+            sttProvider: stt.provider
+          },
+          progress
+        ),
         Effect.exit,
         Effect.asVoid,
         Effect.annotateLogs({ turn })
@@ -222,50 +245,51 @@ export const runSession = Effect.fn("session")(function* (
 
   // ---- speech ----
 
-  const utteranceTurn = () => {
-    if (utterance.turn === undefined) utterance.turn = ++lastTurn
-    return utterance.turn
-  }
+  /** One timer, for the oldest utterance waiting for its final, measured from its end of speech. */
+  const armSttTimer = Effect.gen(function* () {
+    const oldest = utterances.oldestAwaiting
+    if (oldest === undefined) return yield* FiberHandle.clear(sttTimer)
+    const waited = (yield* Clock.currentTimeMillis) - oldest.endedAt
+    yield* FiberHandle.run(
+      sttTimer,
+      Effect.sleep(Math.max(0, config.policies.stt.firstChunkTimeoutMs - waited)).pipe(Effect.andThen(onSttTimeout))
+    )
+  })
 
-  const onSttTimeout = Effect.suspend(() => {
-    const turn = utterance.turn
-    utterance = {}
-    return outbox.event({
-      type: "error",
-      code: "stt_timeout",
-      message: `No final transcript within ${config.policies.stt.firstChunkTimeoutMs} ms of the end of speech`,
-      recoverable: true,
-      ...(turn === undefined ? {} : { turn })
-    })
+  const onSttTimeout: Effect.Effect<void> = Effect.suspend(() => {
+    const turn = utterances.timedOut()
+    return outbox
+      .event({
+        type: "error",
+        code: "stt_timeout",
+        message: `No final transcript within ${config.policies.stt.firstChunkTimeoutMs} ms of the end of speech`,
+        recoverable: true,
+        ...(turn === undefined ? {} : { turn })
+      })
+      .pipe(Effect.andThen(Effect.forkDetach(armSttTimer)), Effect.asVoid)
   })
 
   const markSpeechEnded = Effect.gen(function* () {
-    if (utterance.endedAt !== undefined) return
-    utterance.endedAt = yield* Clock.currentTimeMillis
-    yield* FiberHandle.run(
-      sttTimer,
-      Effect.sleep(config.policies.stt.firstChunkTimeoutMs).pipe(Effect.andThen(onSttTimeout))
-    )
+    if (utterances.speechEnded(yield* Clock.currentTimeMillis)) yield* armSttTimer
   })
 
   const onSttEvent = (event: SttEvent) =>
     Effect.gen(function* () {
       switch (event._tag) {
         case "SpeechStarted":
-          utteranceTurn()
+          utterances.speechStarted()
           return
         case "Partial": {
-          yield* outbox.event({ type: "transcript.partial", turn: utteranceTurn(), text: event.text })
+          yield* outbox.event({ type: "transcript.partial", turn: utterances.partial(), text: event.text })
           yield* enricher.prime(event.text)
           return
         }
         case "SpeechEnded":
           return yield* markSpeechEnded
         case "Final": {
-          yield* FiberHandle.clear(sttTimer)
           const now = yield* Clock.currentTimeMillis
-          const heard = utterance
-          utterance = {}
+          const heard = utterances.final()
+          yield* armSttTimer
           const text = event.text.trim()
           if (text.length === 0) {
             return yield* outbox.event({
@@ -287,8 +311,7 @@ export const runSession = Effect.fn("session")(function* (
   /** The utterance in progress is lost with the STT stream that failed; the client hears which turn it was. */
   const reportSttFailure = (error: SttError, restartInMs: number) =>
     Effect.gen(function* () {
-      const turn = utterance.turn
-      utterance = {}
+      const turn = utterances.abandonAll()
       yield* FiberHandle.clear(sttTimer)
       yield* Effect.logWarning("speech recognition failed", { reason: error.reason, retryable: error.retryable })
       yield* outbox.event({
@@ -434,7 +457,7 @@ export const runSession = Effect.fn("session")(function* (
       switch (message.type) {
         case "input.commit": {
           // Only an utterance in progress waits for its final; a commit after an endpointed one adds nothing.
-          if (utterance.turn !== undefined) yield* markSpeechEnded
+          if (utterances.hearing) yield* markSpeechEnded
           return yield* offerToStt({ _tag: "Commit" })
         }
         case "input.text": {
@@ -513,6 +536,7 @@ export const runSession = Effect.fn("session")(function* (
       reason: end.reason
     })
   }
+  yield* Effect.annotateCurrentSpan({ "session.end_reason": end.reason, "session.turns": lastTurn })
   yield* Effect.logInfo("session ended", { reason: end.reason, turns: lastTurn })
   return end.reason
 })

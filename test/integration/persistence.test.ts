@@ -97,10 +97,47 @@ describe("persistence through the server (embedded database)", () => {
     )
     expect((second.body.sessions as Array<SessionSummary>).map((s) => s.id)).toEqual([ids[0]])
     expect(second.body.next).toBeNull()
-    for (const bad of ["limit=0", "limit=101", "limit=abc", "before=yesterday"]) {
+    for (const bad of [
+      "limit=0",
+      "limit=101",
+      "limit=abc",
+      "before=yesterday",
+      `before=${encodeURIComponent(`2026-13-01T00:00:00.000Z~${ids[0]}`)}`,
+      `before=${encodeURIComponent("2026-11-01T00:00:00.000Z~not-a-uuid-at-all-but-36-chars-long!")}`
+    ]) {
       const response = await api(server, `/v1/sessions?${bad}`, "pager")
       expect(response.status, bad).toBe(400)
       expect(response.body.error).toBe("bad_request")
+    }
+  })
+})
+
+describe("the read API from a browser", () => {
+  it("answers the CORS preflight and sets the allow-origin header on reads", async () => {
+    const server = await startServer({ STREAM_CORS_ORIGIN: "https://app.example.com" })
+    try {
+      const preflight = await fetch(`${server.httpUrl}/v1/sessions`, {
+        method: "OPTIONS",
+        headers: {
+          origin: "https://app.example.com",
+          "access-control-request-method": "GET",
+          "access-control-request-headers": "authorization"
+        }
+      })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com")
+      expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization")
+      const read = await fetch(`${server.httpUrl}/v1/sessions`, {
+        headers: { origin: "https://app.example.com", authorization: `Bearer ${await token("alice")}` }
+      })
+      expect(read.status).toBe(200)
+      expect(read.headers.get("access-control-allow-origin")).toBe("https://app.example.com")
+      const other = await fetch(`${server.httpUrl}/v1/sessions`, {
+        headers: { origin: "https://evil.example", authorization: `Bearer ${await token("alice")}` }
+      })
+      expect(other.headers.get("access-control-allow-origin")).not.toBe("https://evil.example")
+    } finally {
+      await server.stop()
     }
   })
 })

@@ -16,12 +16,19 @@ import { settle } from "../support/TestTransport.ts"
 /** A database that can be switched off, recording every batch it accepted. */
 class FakeDatabase {
   up = true
+  /** Records the database refuses while up, as a data error would (by session id). */
+  readonly poisoned = new Set<string>()
+  readonly rejected = memorySpill()
+  ping = Effect.suspend(() => (this.up ? Effect.void : Effect.fail("database unavailable")))
   readonly batches: Array<ReadonlyArray<StoreRecord>> = []
   attempts = 0
   write = (records: ReadonlyArray<StoreRecord>) =>
     Effect.suspend(() => {
       this.attempts++
       if (!this.up) return Effect.fail("database unavailable")
+      if (records.some((r) => r._tag === "SessionStarted" && this.poisoned.has(r.sessionId))) {
+        return Effect.fail("invalid byte sequence")
+      }
       this.batches.push(records)
       return Effect.void
     })
@@ -63,7 +70,12 @@ const withStore = <A, E>(
 ) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
-    const store = yield* makeBufferedStore(s, db.write, spill).pipe(Scope.provide(scope))
+    const store = yield* makeBufferedStore(s, {
+      writeBatch: db.write,
+      ping: db.ping,
+      spill,
+      rejected: db.rejected
+    }).pipe(Scope.provide(scope))
     const result = yield* use(store)
     yield* Scope.close(scope, Exit.void)
     return result
@@ -101,7 +113,7 @@ describe("BufferedStore", () => {
             db.written(),
             Array.from({ length: 10 }, (_, i) => `s${i}`)
           )
-          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0 })
+          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 0 })
         })
       )
     })
@@ -130,7 +142,7 @@ describe("BufferedStore", () => {
               db.written(),
               Array.from({ length: 9 }, (_, i) => `s${i}`)
             )
-            assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0 })
+            assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 0 })
           })
         )
       })
@@ -192,7 +204,7 @@ describe("BufferedStore", () => {
             Array.from({ length: 25 }, (_, i) => `s${i}`)
           )
           assert.strictEqual(spill.text(), "")
-          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0 })
+          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 0 })
         })
       )
     })
@@ -235,6 +247,49 @@ describe("BufferedStore", () => {
   )
 })
 
+describe("BufferedStore bad records", () => {
+  it.effect("a record the database refuses while up is set aside; every other record is written, in order", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.poisoned.add("s2")
+      yield* withStore(db, memorySpill(), settings(), (store) =>
+        Effect.gen(function* () {
+          yield* recordAll(store, 0, 6)
+          // The batches are written (and split) right after the flush interval; no further time is needed.
+          yield* TestClock.adjust(50)
+          yield* settle
+          assert.deepStrictEqual(db.written(), ["s0", "s1", "s3", "s4", "s5"])
+          assert.deepStrictEqual(
+            db.rejected
+              .text()
+              .trim()
+              .split("\n")
+              .map((l) => JSON.parse(l).sessionId),
+            ["s2"]
+          )
+          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 1 })
+        })
+      )
+    })
+  )
+
+  it.effect("when the database is down nothing is set aside: the records wait", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.up = false
+      yield* withStore(db, memorySpill(), settings(), (store) =>
+        Effect.gen(function* () {
+          yield* recordAll(store, 0, 3)
+          yield* TestClock.adjust(2000)
+          yield* settle
+          assert.strictEqual(db.rejected.text(), "")
+          assert.strictEqual((yield* store.health).pending, 3)
+        })
+      )
+    })
+  )
+})
+
 describe("BufferedStore write timeout", () => {
   it.effect("a database that hangs counts as failed after writeTimeoutMs: degraded, and the records still land", () =>
     Effect.gen(function* () {
@@ -247,15 +302,21 @@ describe("BufferedStore write timeout", () => {
               written.push(...records)
             })
       const scope = yield* Scope.make()
-      const store = yield* makeBufferedStore(settings(), write, memorySpill()).pipe(Scope.provide(scope))
+      const store = yield* makeBufferedStore(settings(), {
+        writeBatch: write,
+        ping: Effect.suspend(() => (hang ? Effect.never : Effect.void)),
+        spill: memorySpill(),
+        rejected: memorySpill()
+      }).pipe(Scope.provide(scope))
       yield* settle
       yield* store.record(started(1))
       yield* TestClock.adjust(50 + 1999)
       yield* settle
       assert.strictEqual((yield* store.health).status, "ok", "not yet timed out")
-      yield* TestClock.adjust(1)
+      // The write times out at 2 000 ms; the ping that asks whether the database answers at all takes as long.
+      yield* TestClock.adjust(1 + 2000)
       yield* settle
-      assert.deepStrictEqual(yield* store.health, { status: "degraded", pending: 1, spilled: 0 })
+      assert.deepStrictEqual(yield* store.health, { status: "degraded", pending: 1, spilled: 0, rejected: 0 })
       hang = false
       yield* TestClock.adjust(5000)
       yield* settle

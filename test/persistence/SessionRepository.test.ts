@@ -158,13 +158,21 @@ describeBackends("SessionRepository", (backend) => {
         session(4, "alice", 10_000, "inst-a"),
         ended(4, 11_000)
       ])
-      const closed = yield* repo.closeAbandoned("inst-a", new Date(5_000), new Date(20_000))
+      // A session of this instance started after this process did (at 12 000) is alive and is left alone.
+      yield* repo.writeBatch([session(5, "alice", 13_000, "inst-a")])
+      const closed = yield* repo.closeAbandoned({
+        instanceId: "inst-a",
+        ownStartedBefore: new Date(12_000),
+        staleBefore: new Date(5_000),
+        now: new Date(20_000)
+      })
       assert.strictEqual(closed, 2)
       const byId = new Map((yield* repo.listSessions("alice", 10, undefined)).map((s) => [s.id, s]))
       assert.strictEqual(byId.get(uuid(1))?.endReason, "aborted")
       assert.strictEqual(byId.get(uuid(2))?.endedAt, null, "another live instance's recent session is left alone")
       assert.strictEqual(byId.get(uuid(3))?.endReason, "aborted")
       assert.strictEqual(byId.get(uuid(4))?.endReason, "client_closed")
+      assert.strictEqual(byId.get(uuid(5))?.endedAt, null, "started after this process: alive")
     }).pipe(Effect.provide(withRepository(backend)))
   )
 })

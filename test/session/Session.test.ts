@@ -8,7 +8,7 @@ import type { ServerEvent } from "../../src/domain/Protocol.ts"
 import type { StoreRecord, TurnCompleted, UsageRecorded } from "../../src/persistence/Records.ts"
 import { Llm, LlmError, type LlmRequest } from "../../src/pipeline/Llm.ts"
 import { resilientLlm } from "../../src/pipeline/ResilientPorts.ts"
-import { Stt, SttError } from "../../src/pipeline/Stt.ts"
+import { Stt, SttError, type SttEvent } from "../../src/pipeline/Stt.ts"
 import { makeMockLlm } from "../../src/providers/mock/MockLlm.ts"
 import { runSession } from "../../src/session/Session.ts"
 import { OpenCounts, pipelineLayer } from "../support/TestLayers.ts"
@@ -739,6 +739,51 @@ describe("Session records", () => {
         requests[1]?.messages.map((m) => m.content),
         ["first question", mockReplyFor("first question"), "second question"]
       )
+    })
+  )
+})
+
+describe("Session with overlapping utterances", () => {
+  it.effect("speech resuming before the previous final: each final gets its own turn and its own stt latency", () =>
+    Effect.gen(function* () {
+      // A scripted STT: utterance 1 ends at 100 ms, utterance 2 starts at 150 ms, the first final comes at 300 ms,
+      // utterance 2 ends at 400 ms, its final at 450 ms.
+      const scripted = Layer.succeed(
+        Stt,
+        Stt.of({
+          provider: "scripted",
+          transcribe: () =>
+            Stream.fromIterable<[number, SttEvent]>([
+              [0, { _tag: "SpeechStarted" }],
+              [100, { _tag: "SpeechEnded" }],
+              [50, { _tag: "SpeechStarted" }],
+              [150, { _tag: "Final", text: "first words", audioMs: 100 }],
+              [100, { _tag: "SpeechEnded" }],
+              [50, { _tag: "Final", text: "second words", audioMs: 250 }]
+            ]).pipe(
+              Stream.mapEffect(([delay, event]) => Effect.as(Effect.sleep(delay), event)),
+              Stream.concat(Stream.never)
+            )
+        })
+      )
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        yield* TestClock.adjust(10_000)
+        assert.deepStrictEqual(
+          ofType(client.events(), "transcript.final").map((e) => [e.turn, e.text]),
+          [
+            [1, "first words"],
+            [2, "second words"]
+          ]
+        )
+        const latencies = ofType(client.events(), "response.cancelled").length
+        assert.strictEqual(latencies, 1, "turn 2 replaced turn 1's reply")
+        assert.deepStrictEqual(
+          ofType(client.events(), "response.done").map((e) => [e.turn, e.latency.sttMs]),
+          [[2, 50]]
+        )
+        assert.deepStrictEqual(errorCodes(client), [])
+      }).pipe(Effect.provide(scripted.pipe(Layer.provideMerge(pipelineLayer()))))
     })
   )
 })

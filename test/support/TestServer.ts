@@ -243,5 +243,13 @@ export const startServerProcess = async (env: Record<string, string>) => {
       await exited
     }
   }
-  return { server, kill: () => child.kill("SIGKILL"), exited }
+  return {
+    server,
+    kill: () => child.kill("SIGKILL"),
+    exited,
+    /** Sends a signal (SIGTERM, SIGINT…) without waiting for the exit. */
+    signal: (name: NodeJS.Signals) => child.kill(name),
+    /** Everything the process wrote to stdout and stderr so far. */
+    output: () => output
+  }
 }

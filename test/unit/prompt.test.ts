@@ -39,9 +39,11 @@ describe("Prompt", () => {
     const prompt = renderSystemPrompt({
       system: "You are terse.",
       messages: [{ role: "user", content: "what about QUESTION-XYZ" }],
-      context: { prices: [quote], headlines: [], missing: [] }
+      context: { prices: [quote], headlines: [], missing: [] },
+      now: "2026-11-26T10:05:00.000Z"
     })
     assert.isTrue(prompt.startsWith("You are terse.\n\n"))
+    assert.include(prompt, "Current time: 2026-11-26T10:05:00.000Z.")
     assert.include(prompt, "say so plainly rather than guess")
     assert.include(prompt, "source coingecko")
     assert.notInclude(prompt, "QUESTION-XYZ", "the user's words go in the messages, not the system prompt")

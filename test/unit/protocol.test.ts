@@ -456,3 +456,12 @@ describe("checkAudioFrame", () => {
     assert.isUndefined(checkAudioFrame(new Uint8Array(buffer, 1, 4)))
   })
 })
+
+describe("NUL characters (Postgres text cannot store them)", () => {
+  it("input.text and client info with a NUL are invalid_message", () => {
+    const text = decodeClientText(JSON.stringify({ type: "input.text", text: "hi\u0000there" }))
+    assert.strictEqual(text._tag === "Failure" && text.failure.code, "invalid_message")
+    const client = decodeClientText(JSON.stringify({ type: "session.start", client: { name: "a\u0000b" } }))
+    assert.strictEqual(client._tag === "Failure" && client.failure.code, "invalid_message")
+  })
+})

@@ -1,0 +1,61 @@
+// The telemetry of each port's provider calls, ready for ResilientPorts: what each kind of call reports as usage
+// (LLM tokens from its usage chunks, TTS characters per request and audio bytes, STT audio seconds) on top of the
+// span, request and error counting of ProviderTelemetry.ts.
+import { Effect, type Stream } from "effect"
+import type { AudioFormat } from "../domain/Audio.ts"
+import type { LlmChunk } from "../pipeline/Llm.ts"
+import type { SttInput } from "../pipeline/Stt.ts"
+import * as M from "./Metrics.ts"
+import { type Attempt, providerCalls } from "./ProviderTelemetry.ts"
+
+/** `call` runs the guarded call, passing each attempt through `attempt`. */
+type Guarded<A, E> = (attempt: Attempt) => Stream.Stream<A, E>
+
+export const llmTelemetry = (provider: string, model: string) => {
+  const calls = providerCalls("llm", provider, { model })
+  return {
+    register: calls.register,
+    call: <E>(run: Guarded<LlmChunk, E>) =>
+      calls.stream(run, {
+        perElement: (chunk, tally) => {
+          if (chunk._tag !== "Usage") return Effect.void
+          tally.input_tokens = (tally.input_tokens ?? 0) + chunk.inputTokens
+          tally.output_tokens = (tally.output_tokens ?? 0) + chunk.outputTokens
+          return Effect.andThen(
+            calls.usage(M.providerInputTokens, chunk.inputTokens),
+            calls.usage(M.providerOutputTokens, chunk.outputTokens)
+          )
+        }
+      })
+  }
+}
+
+export const ttsTelemetry = (provider: string) => {
+  const calls = providerCalls("tts", provider)
+  return {
+    register: calls.register,
+    call: <E>(text: string, run: Guarded<Uint8Array, E>) =>
+      calls.stream(run, {
+        perAttempt: calls.usage(M.providerCharacters, text.length),
+        perElement: (pcm, tally) =>
+          Effect.sync(() => {
+            tally.audio_bytes = (tally.audio_bytes ?? 0) + pcm.byteLength
+          })
+      })
+  }
+}
+
+export const sttTelemetry = (provider: string) => {
+  const calls = providerCalls("stt", provider)
+  return {
+    register: calls.register,
+    call: calls.stream,
+    /** The session's audio on its way to the provider, counted in seconds. */
+    countAudio: <E, R>(input: Stream.Stream<SttInput, E, R>, format: AudioFormat) => calls.countAudio(input, format)
+  }
+}
+
+export const enrichmentTelemetry = (provider: string) => {
+  const calls = providerCalls("enrichment", provider)
+  return { register: calls.register, call: calls.effect }
+}

@@ -1,0 +1,141 @@
+// Provider calls, traced and counted for quota tracking: each guarded call of one provider is a `<kind>.provider`
+// span (provider, model, attempts, time to first output, usage, outcome); every attempt counts as a request (each
+// one is billed), a call that fails after its retries counts as an error by reason, and usage (tokens, characters,
+// audio seconds) goes to the voice_stream_provider_* counters labelled by provider and kind.
+import { Clock, Effect, Metric, Stream } from "effect"
+import { type AudioFormat, durationMs } from "../domain/Audio.ts"
+import { PortFailureReason } from "../pipeline/PortError.ts"
+import type { SttInput } from "../pipeline/Stt.ts"
+import * as M from "./Metrics.ts"
+import { type Attributes, outcomeOf, traceStream } from "./Spans.ts"
+
+export type ProviderKind = "stt" | "llm" | "tts" | "enrichment"
+
+/** Wraps one attempt of a call, so it is counted as a request. */
+export type Attempt = <A, E, R>(call: Stream.Stream<A, E, R>) => Stream.Stream<A, E, R>
+
+/** Usage a kind of provider reports, by counter. */
+const UsageCounters: Readonly<Record<ProviderKind, ReadonlyArray<Metric.Counter<number>>>> = {
+  stt: [M.providerAudioSeconds],
+  llm: [M.providerInputTokens, M.providerOutputTokens],
+  tts: [M.providerCharacters],
+  enrichment: []
+}
+
+const reasonOf = (error: unknown) =>
+  typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : "unknown"
+
+export const providerCalls = (kind: ProviderKind, provider: string, attributes: Attributes = {}) => {
+  const labels = { provider, kind }
+  const series = (metric: Metric.Counter<number>) => Metric.withAttributes(metric, labels)
+  const requests = series(M.providerRequests)
+  const errorSeries = (reason: string) => Metric.withAttributes(M.providerErrors, { ...labels, reason })
+  /** Adds `amount` of usage to `metric` for this provider. */
+  const usage = (metric: Metric.Counter<number>, amount: number) =>
+    amount > 0 ? Metric.update(series(metric), amount) : Effect.void
+
+  /** Registers this provider's series at 0, so alert expressions find them before the first call. */
+  const register = Effect.gen(function* () {
+    yield* Metric.value(requests)
+    for (const reason of PortFailureReason.literals) yield* Metric.value(errorSeries(reason))
+    for (const metric of UsageCounters[kind]) yield* Metric.value(series(metric))
+  })
+
+  /**
+   * One call: `run` gets the function that marks each attempt (retries call it again), `perAttempt` is usage billed
+   * per attempt, `perElement` reads usage off the output into `tally` (span attributes and counters).
+   */
+  const stream = <A, E, R>(
+    run: (attempt: Attempt) => Stream.Stream<A, E, R>,
+    options: {
+      readonly perAttempt?: Effect.Effect<void>
+      readonly perElement?: (element: A, tally: Record<string, number>) => Effect.Effect<void>
+    } = {}
+  ): Stream.Stream<A, E, R> =>
+    Stream.suspend(() => {
+      let attempts = 0
+      let firstOutputMs: number | undefined
+      const tally: Record<string, number> = {}
+      const attempt: Attempt = (call) =>
+        Stream.unwrap(
+          Effect.sync(() => {
+            attempts++
+          }).pipe(
+            Effect.andThen(Metric.update(requests, 1)),
+            Effect.andThen(options.perAttempt ?? Effect.void),
+            Effect.as(call)
+          )
+        )
+      const body = Stream.unwrap(
+        Effect.map(Clock.currentTimeMillis, (startedAt) =>
+          run(attempt).pipe(
+            Stream.tap((element) =>
+              Effect.andThen(
+                firstOutputMs === undefined
+                  ? Effect.map(Clock.currentTimeMillis, (now) => {
+                      firstOutputMs = now - startedAt
+                    })
+                  : Effect.void,
+                options.perElement === undefined ? Effect.void : options.perElement(element, tally)
+              )
+            )
+          )
+        )
+      )
+      return traceStream(`${kind}.provider`, { provider, ...attributes }, body, (exit) => ({
+        outcome: outcomeOf(exit, reasonOf),
+        attempts,
+        first_output_ms: firstOutputMs,
+        ...tally
+      })).pipe(
+        Stream.onExit((exit) =>
+          exit._tag === "Failure" && outcomeOf(exit) === "error"
+            ? Metric.update(errorSeries(outcomeOf(exit, reasonOf)), 1)
+            : Effect.void
+        )
+      )
+    })
+
+  /** A single-answer call (enrichment), the same way. */
+  const effect = <A, E, R>(
+    run: (attempt: <X, XE, XR>(call: Effect.Effect<X, XE, XR>) => Effect.Effect<X, XE, XR>) => Effect.Effect<A, E, R>
+  ) =>
+    Effect.gen(function* () {
+      let attempts = 0
+      const attempt = <X, XE, XR>(call: Effect.Effect<X, XE, XR>) =>
+        Effect.sync(() => {
+          attempts++
+        }).pipe(Effect.andThen(Metric.update(requests, 1)), Effect.andThen(call))
+      return yield* run(attempt).pipe(
+        Effect.onExit((exit) =>
+          Effect.andThen(
+            Effect.annotateCurrentSpan({ outcome: outcomeOf(exit, reasonOf), attempts }),
+            exit._tag === "Failure" && outcomeOf(exit) === "error"
+              ? Metric.update(errorSeries(outcomeOf(exit, reasonOf)), 1)
+              : Effect.void
+          )
+        )
+      )
+    }).pipe(Effect.withSpan(`${kind}.provider`, { attributes: { provider, ...attributes } }))
+
+  /** Audio on its way to speech recognition, counted in seconds (in steps of about a second, and at the end). */
+  const countAudio = <E, R>(input: Stream.Stream<SttInput, E, R>, format: AudioFormat) =>
+    Stream.suspend(() => {
+      let pendingMs = 0
+      const flush = Effect.suspend(() => {
+        const seconds = pendingMs / 1000
+        pendingMs = 0
+        return usage(M.providerAudioSeconds, seconds)
+      })
+      return input.pipe(
+        Stream.tap((item) => {
+          if (item._tag !== "Audio") return Effect.void
+          pendingMs += durationMs(format, item.pcm.byteLength)
+          return pendingMs >= 1000 ? flush : Effect.void
+        }),
+        Stream.ensuring(flush)
+      )
+    })
+
+  return { register, stream, effect, usage, countAudio }
+}

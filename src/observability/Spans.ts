@@ -1,0 +1,93 @@
+// Span helpers for work that Effect.withSpan cannot wrap as it is: a span that began in the past (a turn begins at the
+// end of speech), an interval recorded after the fact (the wait for the final transcript), a span around a stream whose
+// attributes are known only when it ends, and a span opened by the first of several stream elements.
+// Attributes are ids, counts, durations and provider names only: never transcript, prompt or reply text.
+import { Clock, Context, Effect, Exit, Option, References, Stream, Tracer } from "effect"
+
+export type Attributes = Readonly<Record<string, string | number | boolean | undefined>>
+
+const toNanos = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n
+
+const setAttributes = (span: Tracer.Span, attributes: Attributes) => {
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) span.attribute(key, value)
+}
+
+/** A child of the current span that started at `startMs` (Clock milliseconds); end it with `endSpan`. */
+export const startSpanAt = (name: string, startMs: number, attributes: Attributes) =>
+  Effect.gen(function* () {
+    if (!(yield* References.TracerEnabled)) return yield* Effect.makeSpan(name)
+    const tracer = yield* Tracer.Tracer
+    const parent = yield* Effect.serviceOption(Tracer.ParentSpan)
+    const span = tracer.span({
+      name,
+      parent,
+      annotations: Context.empty(),
+      links: [],
+      startTime: toNanos(startMs),
+      kind: "internal",
+      root: false,
+      sampled: Option.match(parent, { onNone: () => true, onSome: (p) => p.sampled })
+    })
+    setAttributes(span, attributes)
+    return span
+  })
+
+/** Ends `span` now, with `attributes` added first. */
+export const endSpan = (span: Tracer.Span, exit: Exit.Exit<unknown, unknown>, attributes: Attributes = {}) =>
+  Effect.map(Clock.currentTimeNanos, (now) => {
+    setAttributes(span, attributes)
+    span.end(now, exit)
+  })
+
+/** Records a finished interval as a child of the current span. */
+export const recordSpan = (name: string, startMs: number, endMs: number, attributes: Attributes) =>
+  Effect.map(startSpanAt(name, startMs, attributes), (span) => span.end(toNanos(endMs), Exit.void))
+
+/** Runs `stream` in a span named `name`; `final` adds the attributes known when it ends (counts, outcome). */
+export const traceStream = <A, E, R>(
+  name: string,
+  attributes: Attributes,
+  stream: Stream.Stream<A, E, R>,
+  final: (exit: Exit.Exit<unknown, E>) => Attributes
+): Stream.Stream<A, E, R> =>
+  Stream.unwrap(
+    Effect.map(Effect.makeSpan(name), (span) => {
+      setAttributes(span, attributes)
+      return stream.pipe(
+        Stream.provideService(Tracer.ParentSpan, span),
+        Stream.onExit((exit) => endSpan(span, exit, final(exit)))
+      )
+    })
+  )
+
+/**
+ * A span opened by `start` (the first call wins) in the calling fiber's current span, made the parent of the streams
+ * passed to `within`, and closed by `end`. Nothing is recorded if `start` never ran.
+ */
+export const lazySpan = (name: string, attributes: Attributes) => {
+  let span: Tracer.Span | undefined
+  return {
+    start: Effect.suspend(() =>
+      span !== undefined
+        ? Effect.void
+        : Effect.map(Effect.makeSpan(name), (made) => {
+            setAttributes(made, attributes)
+            span = made
+          })
+    ),
+    within: <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+      Stream.suspend(() => (span === undefined ? stream : Stream.provideService(stream, Tracer.ParentSpan, span))),
+    end: (exit: Exit.Exit<unknown, unknown>, final: () => Attributes) =>
+      Effect.suspend(() => (span === undefined ? Effect.void : endSpan(span, exit, final())))
+  }
+}
+
+/** The outcome attribute of a span or a metric from how the work ended. */
+export const outcomeOf = (exit: Exit.Exit<unknown, unknown>, reason?: (error: unknown) => string) =>
+  Exit.isSuccess(exit)
+    ? "ok"
+    : Exit.hasInterrupts(exit)
+      ? "cancelled"
+      : reason === undefined
+        ? "error"
+        : Option.match(Exit.findErrorOption(exit), { onNone: () => "error", onSome: reason })
