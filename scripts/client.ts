@@ -24,6 +24,8 @@ const USAGE = `usage: npm run client -- --url <ws url> --token <jwt> (--wav <fil
   --origin   Origin header to send (to test the server's origin check)`
 
 const FRAME_MS = 20
+/** After the commit, how long a reply that came before it must stay the last turn to count as the answer. */
+const ANSWERED_BEFORE_COMMIT_GRACE_MS = 1500
 const DEFAULT_INPUT_RATE = 16000
 const REQUESTED_OUTPUT_RATE = 24000
 const CLIENT_INFO = { name: "voice-stream-client", version: "0.1.0" }
@@ -54,6 +56,8 @@ interface RunState {
   inputComplete: boolean
   /** Highest turn number seen on any event. */
   lastTurn: number
+  /** Turn of the last response.done received. */
+  lastDoneTurn: number
   finished: boolean
   readonly audio: Array<Uint8Array>
   audioBytes: number
@@ -356,6 +360,7 @@ const onEvent = (
       state.turnBytes = 0
       return
     case "response.done":
+      if (turn !== undefined) state.lastDoneTurn = turn
       if (state.inputComplete) finish(0)
       return
     case "error":
@@ -375,6 +380,7 @@ const run = (options: ClientOptions, input: TurnInput): void => {
     outputRate: REQUESTED_OUTPUT_RATE,
     inputComplete: false,
     lastTurn: 0,
+    lastDoneTurn: 0,
     finished: false,
     audio: [],
     audioBytes: 0,
@@ -388,7 +394,16 @@ const run = (options: ClientOptions, input: TurnInput): void => {
   })
   const finish = makeFinish(ws, options, state)
   const startInput = () => {
-    sendInput(ws, input, state).catch((error: unknown) => finish(1, `sending failed: ${String(error)}`))
+    sendInput(ws, input, state)
+      .then(() => {
+        // The server may have ended the utterance on its own and answered before the commit (which then adds
+        // nothing): when no new turn starts within a moment, that answer was the reply to this audio.
+        if (input.kind !== "audio" || state.lastDoneTurn === 0 || state.lastDoneTurn !== state.lastTurn) return
+        setTimeout(() => {
+          if (!state.finished && state.lastDoneTurn === state.lastTurn) finish(0)
+        }, ANSWERED_BEFORE_COMMIT_GRACE_MS).unref()
+      })
+      .catch((error: unknown) => finish(1, `sending failed: ${String(error)}`))
   }
   setTimeout(
     () => finish(1, `timed out waiting for response.done (--timeout ${options.timeoutText})`),
