@@ -1,5 +1,6 @@
 // WAV helpers for the test client: read a RIFF/WAVE file into PCM16 mono, write PCM16 mono back out,
 // and map an arbitrary sample rate onto one the protocol accepts. Pure functions, no I/O.
+import { wavFile } from "../src/audio/Wav.ts"
 import { SupportedSampleRates } from "../src/domain/Audio.ts"
 
 export interface ParsedWav {
@@ -132,29 +133,7 @@ export const parseWav = (bytes: Uint8Array): ParsedWav => {
 }
 
 /** A PCM16 mono WAV file with the canonical 44-byte header. An odd trailing byte of `pcm` is dropped. */
-export const encodeWav = (pcm: Uint8Array, sampleRate: number): Uint8Array => {
-  const dataBytes = pcm.byteLength & ~1
-  const out = new Uint8Array(44 + dataBytes)
-  const view = new DataView(out.buffer)
-  const ascii = (offset: number, text: string) => {
-    for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i)
-  }
-  ascii(0, "RIFF")
-  view.setUint32(4, 36 + dataBytes, true)
-  ascii(8, "WAVE")
-  ascii(12, "fmt ")
-  view.setUint32(16, 16, true)
-  view.setUint16(20, WAVE_FORMAT_PCM, true)
-  view.setUint16(22, 1, true)
-  view.setUint32(24, sampleRate, true)
-  view.setUint32(28, sampleRate * 2, true)
-  view.setUint16(32, 2, true)
-  view.setUint16(34, 16, true)
-  ascii(36, "data")
-  view.setUint32(40, dataBytes, true)
-  out.set(pcm.subarray(0, dataBytes), 44)
-  return out
-}
+export const encodeWav = (pcm: Uint8Array, sampleRate: number): Uint8Array => wavFile(pcm, sampleRate)
 
 export type SupportedRate = (typeof SupportedSampleRates)[number]
 

@@ -4,9 +4,9 @@
 // Raw SDK errors stay in the error channel; the request is aborted if the stream is interrupted.
 import { Effect, identity, Schema, Stream } from "effect"
 import type OpenAI from "openai"
+import { wavFile } from "../../audio/Wav.ts"
 import { protocolFailure } from "../httpErrors.ts"
 import { fromSdkIterable } from "../sdkStream.ts"
-import { wavFile } from "./Wav.ts"
 
 export type TranscriptionEvent =
   | { readonly _tag: "Partial"; readonly text: string }

@@ -1,4 +1,5 @@
-// Wraps PCM16 little-endian mono samples in a WAV (RIFF) container: the upload format of the transcription API.
+// Wraps PCM16 little-endian mono samples in a WAV (RIFF) container: the transcription upload format, and what the
+// test client writes its reply audio as.
 
 /** A 44-byte canonical WAV header followed by the samples (an odd trailing byte is dropped). */
 export const wavFile = (pcm: Uint8Array, sampleRate: number): Uint8Array => {
