@@ -118,7 +118,9 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
           for (const record of chunk) {
             if ((yield* Effect.result(write([record])))._tag === "Failure") refused.push(record)
           }
-          if (refused.length === chunk.length) return yield* Effect.fail(error)
+          // Every record of several refused while the database answers looks systematic (a schema out of step, say):
+          // treat it as an outage and keep them. A single record refused on its own is bad data.
+          if (refused.length === chunk.length && chunk.length > 1) return yield* Effect.fail(error)
           if (refused.length > 0) {
             yield* backend.rejected.append(refused).pipe(Effect.ignore)
             rejected += refused.length

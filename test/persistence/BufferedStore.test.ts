@@ -273,6 +273,21 @@ describe("BufferedStore bad records", () => {
     })
   )
 
+  it.effect("a bad record alone in its batch is set aside too, rather than mistaken for an outage", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.poisoned.add("s0")
+      yield* withStore(db, memorySpill(), settings(), (store) =>
+        Effect.gen(function* () {
+          yield* settle
+          yield* store.record(started(0))
+          yield* TestClock.adjust(50)
+          yield* settle
+          assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 1 })
+        })
+      )
+    }))
+
   it.effect("when the database is down nothing is set aside: the records wait", () =>
     Effect.gen(function* () {
       const db = new FakeDatabase()

@@ -162,4 +162,34 @@ describe("fallbackStream", () => {
       assert.deepStrictEqual(Array.from(yield* Stream.runCollect(fallbackStream([a.candidate]))), ["a-1", "a-2"])
     })
   )
+
+  it.effect("a later provider's half-open trial is not used up by calls the first provider serves", () =>
+    Effect.gen(function* () {
+      const a = provider("a")
+      const b = provider("b")
+      a.state.behaviour = "fail"
+      b.state.behaviour = "fail"
+      for (let i = 0; i < 2; i++) yield* Stream.runCollect(fallbackStream([a.candidate, b.candidate])).pipe(Effect.exit)
+      yield* TestClock.adjust(30_000)
+      // a has recovered and serves; b (open, cooled down) must not be asked, so its trial stays available.
+      a.state.behaviour = "ok"
+      assert.deepStrictEqual(Array.from(yield* Stream.runCollect(fallbackStream([a.candidate, b.candidate]))), [
+        "a-1",
+        "a-2"
+      ])
+      assert.deepStrictEqual(Array.from(yield* Stream.runCollect(fallbackStream([a.candidate, b.candidate]))), [
+        "a-1",
+        "a-2"
+      ])
+      // a fails again: b gets its trial, and has recovered.
+      a.state.behaviour = "fail"
+      b.state.behaviour = "ok"
+      const callsBefore = b.state.calls
+      assert.deepStrictEqual(Array.from(yield* Stream.runCollect(fallbackStream([a.candidate, b.candidate]))), [
+        "b-1",
+        "b-2"
+      ])
+      assert.strictEqual(b.state.calls, callsBefore + 1)
+    })
+  )
 })
