@@ -286,7 +286,8 @@ describe("BufferedStore bad records", () => {
           assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 1 })
         })
       )
-    }))
+    })
+  )
 
   it.effect("when the database is down nothing is set aside: the records wait", () =>
     Effect.gen(function* () {
