@@ -12,6 +12,7 @@ import type { Enricher } from "./pipeline/Enricher.ts"
 import type { Llm } from "./pipeline/Llm.ts"
 import type { Stt } from "./pipeline/Stt.ts"
 import type { Tts } from "./pipeline/Tts.ts"
+import { ProtectionLive } from "./protection/ProtectionLive.ts"
 import { ProvidersLive } from "./providers/Providers.ts"
 import { HttpServerLive } from "./server/HttpServer.ts"
 import { ShutdownDrain } from "./server/ShutdownDrain.ts"
@@ -29,6 +30,8 @@ export const makeApp = <E1, E2>(
   persistence: Layer.Layer<Persistence, E2, AppConfig>
 ) => {
   const core = Layer.mergeAll(SessionRegistry.layer, ports, persistence, AppConfig.warnings).pipe(
+    // Rate limits and per-user leases (memory or Redis): under the registry, released after the sessions end.
+    Layer.provideMerge(ProtectionLive),
     Layer.provideMerge(AppConfig.layer)
   )
   return ShutdownDrain.pipe(

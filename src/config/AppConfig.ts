@@ -9,6 +9,7 @@ import { type EnrichmentSettings, readEnrichmentSettings } from "./EnrichmentSet
 import { type MockSettings, readMockSettings } from "./MockSettings.ts"
 import { type ObservabilitySettings, readObservabilitySettings } from "./ObservabilitySettings.ts" // observability (issue 6)
 import { type PortName, type PortPolicy, readPortPolicy } from "./PortPolicy.ts"
+import { type ProtectionSettings, readProtectionSettings } from "./ProtectionSettings.ts" // protection (issue 7)
 import { type ProviderSettings, readProviderSettings } from "./ProviderSettings.ts"
 import { boolVar, InvalidConfig, intVar, oneOfVar, readVar, stringVar } from "./readVar.ts"
 import { readStoreSettings, type StoreSettings } from "./StoreSettings.ts"
@@ -60,6 +61,8 @@ export interface AppSettings {
   readonly store: StoreSettings
   /** OTLP export, trace sampling, the /metrics token, the memory limit of the memory alert (issue 6). */
   readonly observability: ObservabilitySettings
+  /** Rate limits, Redis, per-user leases, idle timeout, outbound buffer and ping (issue 7). */
+  readonly protection: ProtectionSettings
   readonly debug: boolean
   readonly logLevel: (typeof toLogLevel)[keyof typeof toLogLevel]
 }
@@ -193,6 +196,7 @@ export const loadSettings: Effect.Effect<AppSettings, InvalidConfig> = Effect.ge
     database: yield* readDatabaseSettings, // persistence (issue 3)
     store: yield* readStoreSettings(port),
     observability: yield* readObservabilitySettings, // observability (issue 6)
+    protection: yield* readProtectionSettings, // protection (issue 7)
     debug: yield* boolVar("STREAM_DEBUG", false),
     logLevel: toLogLevel[yield* oneOfVar("STREAM_LOG_LEVEL", LogLevels, "info")]
   }

@@ -17,6 +17,7 @@ export const ErrorCode = Schema.Literals([
   "llm_timeout",
   "tts_failed",
   "tts_timeout",
+  "rate_limited",
   "internal_error"
 ])
 export type ErrorCode = typeof ErrorCode.Type
@@ -27,6 +28,8 @@ export const SessionEndReason = Schema.Literals([
   "server_shutdown",
   "protocol_violation",
   "frame_too_large",
+  "idle_timeout",
+  "slow_consumer",
   "internal_error"
 ])
 export type SessionEndReason = typeof SessionEndReason.Type
@@ -46,6 +49,7 @@ export type RefusalCode =
   | "forbidden_origin"
   | "server_at_capacity"
   | "too_many_sessions"
+  | "rate_limited"
   | "draining"
   | "upgrade_required"
   | "not_found"

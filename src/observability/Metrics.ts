@@ -29,6 +29,17 @@ export const errors = counter("voice_stream_errors_total", "Error events sent to
 export const upgradeRefusals = counter("voice_stream_upgrade_refusals_total", "Refused /v1/stream upgrades, by reason")
 export const outboundAudioBytes = counter("voice_stream_outbound_audio_bytes_total", "Reply audio written to sockets")
 
+// ---- protection (issue 7): rate limits, shared store ----
+
+export const rateLimited = counter(
+  "voice_stream_rate_limited_total",
+  "Requests refused by a rate limiter, by limit (connect_user, connect_ip, turn, message, audio)"
+)
+export const protectionStoreFailures = counter(
+  "voice_stream_protection_store_failures_total",
+  "Redis failures or timeouts met by the limiters and leases, by operation; each one failed open (local limiter)"
+)
+
 // ---- providers (quota tracking) ----
 
 export const providerRequests = counter("voice_stream_provider_requests_total", "Provider calls made, retries included")

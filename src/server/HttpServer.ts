@@ -6,6 +6,7 @@ import { HttpRouter } from "effect/http"
 import { AppConfig } from "../config/AppConfig.ts"
 import { ProtocolName } from "../domain/Protocol.ts"
 import { MetricsRoute } from "../observability/MetricsRoute.ts"
+import { guardedWebSocket } from "../protection/GuardedWebSocket.ts"
 import { HealthRoutes } from "./HealthRoutes.ts"
 import { refusal } from "./Refusal.ts"
 import { SessionRoutes } from "./SessionRoutes.ts"
@@ -24,6 +25,8 @@ export const NodeServerLive = Layer.unwrap(
       gracefulShutdownTimeout: config.shutdownGraceMs,
       websocket: {
         maxPayload: config.maxFrameBytes,
+        // Pings peers (STREAM_PING_INTERVAL_MS) and exposes bufferedAmount to the session (issue 7).
+        WebSocket: guardedWebSocket(config.protection.pingIntervalMs),
         // Answer the browser subprotocol pair with `voice-stream.v1`; the bearer.<jwt> half is never echoed.
         handleProtocols: (protocols: Set<string>) => (protocols.has(ProtocolName) ? ProtocolName : false)
       }

@@ -15,13 +15,15 @@ const toEnd = (error: SocketError): TransportEnd => {
   return { _tag: "Broken", detail: reason._tag }
 }
 
-export const socketTransport = Effect.fnUntraced(function* (socket: Socket) {
+/** `pending`: bytes the underlying `ws` socket still has to send (its bufferedAmount), when it can be reached. */
+export const socketTransport = Effect.fnUntraced(function* (socket: Socket, pending?: () => number) {
   const reader = yield* socket.reader
   const writer = yield* socket.writer
   const transport: Transport = {
     incoming: Stream.fromEffectRepeat(reader.pull).pipe(Stream.flattenIterable, Stream.mapError(toEnd)),
     send: (frame) => Effect.ignore(writer.write(frame)),
-    close: (code, reason) => Effect.ignore(writer.write(new CloseEvent(code, reason.slice(0, 120))))
+    close: (code, reason) => Effect.ignore(writer.write(new CloseEvent(code, reason.slice(0, 120)))),
+    ...(pending === undefined ? {} : { pendingBytes: pending })
   }
   return transport
 })

@@ -1,8 +1,12 @@
-// GET /v1/stream: admission before the upgrade (WebSocket, Origin, JWT, caps), then the Session on the socket.
-import { Effect } from "effect"
+// GET /v1/stream: admission before the upgrade (WebSocket, Origin, rate limits, JWT, caps), then the Session.
+import { NodeHttpServerRequest } from "@effect/platform-node"
+import { Effect, Option } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { AppConfig } from "../config/AppConfig.ts"
 import { countRefusal, trackConnection } from "../observability/SessionMetrics.ts"
+import { trustedProxiesFor } from "../protection/ClientIp.ts"
+import { webSocketOf } from "../protection/GuardedWebSocket.ts"
+import { Limits, type Verdict } from "../protection/Limits.ts"
 import { runSession } from "../session/Session.ts"
 import { SessionRegistry } from "../session/SessionRegistry.ts"
 import { extractToken, verifyToken } from "./Auth.ts"
@@ -19,11 +23,21 @@ const handleStream = Effect.gen(function* () {
   const config = yield* AppConfig
   const registry = yield* SessionRegistry
   const headers = request.headers
-  const refused = (status: number, code: Parameters<typeof refusal>[1], message: string) =>
+  const limits = yield* Limits
+  const refused = (
+    status: number,
+    code: Parameters<typeof refusal>[1],
+    message: string,
+    extraHeaders: Record<string, string> = {}
+  ) =>
     Effect.as(
       Effect.andThen(countRefusal(code), Effect.logInfo("upgrade refused", { status, code })),
-      refusal(status, code, message)
+      refusal(status, code, message, extraHeaders)
     )
+  const rateLimited = (verdict: Extract<Verdict, { allowed: false }>, what: string) =>
+    refused(429, "rate_limited", `Too many connection attempts ${what}; retry after ${verdict.retryAfterMs} ms`, {
+      "retry-after": String(Math.ceil(verdict.retryAfterMs / 1000))
+    })
 
   if (headers.upgrade?.toLowerCase() !== "websocket") {
     return yield* refused(426, "upgrade_required", `${StreamPath} speaks WebSocket only`)
@@ -31,6 +45,13 @@ const handleStream = Effect.gen(function* () {
   if (!originAllowed(headers.origin, config.corsOrigins)) {
     return yield* refused(403, "forbidden_origin", "This origin may not open sessions (STREAM_CORS_ORIGIN)")
   }
+  const { protection } = config
+  const clientIp = trustedProxiesFor(protection.trustedProxies).clientIp(
+    Option.getOrUndefined(request.remoteAddress),
+    headers["x-forwarded-for"]
+  )
+  const byIp = yield* limits.check("connect_ip", clientIp, protection.connectPerIp)
+  if (!byIp.allowed) return yield* rateLimited(byIp, "from this address")
   const token = extractToken({
     authorization: headers.authorization,
     subprotocols: headers["sec-websocket-protocol"],
@@ -40,6 +61,8 @@ const handleStream = Effect.gen(function* () {
   if (userId._tag === "Failure") {
     return yield* refused(401, "unauthorized", userId.failure.message)
   }
+  const byUser = yield* limits.check("connect_user", userId.success, protection.connectPerUser)
+  if (!byUser.allowed) return yield* rateLimited(byUser, "for this user")
 
   return yield* Effect.scoped(
     Effect.gen(function* () {
@@ -50,7 +73,9 @@ const handleStream = Effect.gen(function* () {
       }
       const { sessionId, shutdown } = admission.success
       const socket = yield* request.upgrade
-      const transport = yield* socketTransport(socket)
+      // The raw `ws` socket, for the outbound buffer bound (docs/decisions.md 1: the Effect Socket hides it).
+      const connection = NodeHttpServerRequest.toIncomingMessage(request).socket
+      const transport = yield* socketTransport(socket, () => webSocketOf(connection)?.bufferedAmount ?? 0)
       yield* runSession(transport, { sessionId, userId: userId.success }, shutdown).pipe(
         trackConnection,
         Effect.annotateLogs({ sessionId })

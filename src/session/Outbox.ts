@@ -1,5 +1,6 @@
 // The session's single writer: events and audio frames go out in the order they were produced, from one fiber.
-import { type Cause, Effect, Fiber, Queue } from "effect"
+// Below it, the socket's own send buffer is bounded too: a client that stops reading trips `overflowed`.
+import { type Cause, Deferred, Effect, Fiber, Queue } from "effect"
 import type { ServerEvent } from "../domain/Protocol.ts"
 import type { Transport } from "./Transport.ts"
 
@@ -17,6 +18,11 @@ export interface Outbox {
   readonly discardAudio: (turn: number) => Effect.Effect<void>
   /** Writes what is queued, then closes the connection with `code`; later sends are dropped. */
   readonly close: (code: number, reason: string) => Effect.Effect<void>
+  /**
+   * Completes when a frame would take the bytes waiting in the socket past the limit (the client is not reading).
+   * From then on frames are dropped instead of written, so memory stays bounded; the session should end.
+   */
+  readonly overflowed: Effect.Effect<void>
 }
 
 interface Frame {
@@ -25,11 +31,27 @@ interface Frame {
   readonly audioOfTurn?: number
 }
 
-export const makeOutbox = Effect.fnUntraced(function* (transport: Transport) {
+const sizeOf = (data: string | Uint8Array) => (typeof data === "string" ? Buffer.byteLength(data) : data.byteLength)
+
+/** `maxPendingBytes`: the bound on bytes waiting in the socket, when the transport can tell (`pendingBytes`). */
+export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, maxPendingBytes = Infinity) {
   const queue = yield* Queue.bounded<Frame, Cause.Done>(OutboxCapacity)
   const discarded = new Set<number>()
+  const overflow = yield* Deferred.make<void>()
+  let overflowed = false
+  const fits = (data: string | Uint8Array) => {
+    if (overflowed) return false
+    const pending = transport.pendingBytes?.() ?? 0
+    if (pending + sizeOf(data) <= maxPendingBytes || pending === 0) return true
+    overflowed = true
+    return false
+  }
   const write = (frame: Frame) =>
-    frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn) ? Effect.void : transport.send(frame.data)
+    frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)
+      ? Effect.void
+      : fits(frame.data)
+        ? transport.send(frame.data)
+        : Deferred.succeed(overflow, undefined)
   const writer = yield* Effect.forkScoped(
     Effect.whileLoop({
       while: () => true,
@@ -51,7 +73,8 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport) {
         if (closed) return Effect.void
         closed = true
         return Queue.end(queue).pipe(Effect.andThen(Fiber.await(writer)), Effect.andThen(transport.close(code, reason)))
-      })
+      }),
+    overflowed: Deferred.await(overflow)
   }
   return outbox
 })

@@ -14,6 +14,8 @@ import { ReplyProgress, runReply } from "../pipeline/Reply.ts"
 import { backoffDelay } from "../pipeline/Resilience.ts"
 import { Stt, SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
 import { Tts } from "../pipeline/Tts.ts"
+import { makeConnectionLimits } from "../protection/ConnectionLimits.ts"
+import { Limits } from "../protection/Limits.ts"
 import { BadMessageWindow } from "./BadMessageWindow.ts"
 import { Conversation } from "./Conversation.ts"
 import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
@@ -44,7 +46,7 @@ class SessionEnd {
 const closeCodeFor = (reason: SessionEndReason): number =>
   reason === "server_shutdown"
     ? CloseCode.serviceRestart
-    : reason === "protocol_violation"
+    : reason === "protocol_violation" || reason === "slow_consumer"
       ? CloseCode.policyViolation
       : reason === "frame_too_large"
         ? CloseCode.messageTooBig
@@ -68,9 +70,12 @@ export const runSession = Effect.fn("session")(function* (
   const llm = yield* Effect.service(Llm)
   const tts = yield* Effect.service(Tts)
   yield* Effect.annotateCurrentSpan({ "session.id": info.sessionId })
-  const outbox = countingErrors(yield* makeOutbox(countingAudio(transport)))
+  const outbox = countingErrors(yield* makeOutbox(countingAudio(transport), config.protection.maxOutboundBufferBytes))
   const conversation = new Conversation(config.historyMaxTurns)
   const badMessages = new BadMessageWindow(config.badMessageLimit, config.badMessageWindowMs)
+  const { protection } = config
+  const limits = yield* Limits
+  const connectionLimits = yield* makeConnectionLimits(protection)
   const replyHandle = yield* FiberHandle.make<void>()
   const sttTimer = yield* FiberHandle.make<void>()
 
@@ -300,6 +305,7 @@ export const runSession = Effect.fn("session")(function* (
               ...(heard.turn === undefined ? {} : { turn: heard.turn })
             })
           }
+          if (!(yield* turnAllowed(heard.turn))) return
           const turn = heard.turn ?? ++lastTurn
           yield* outbox.event({ type: "transcript.final", turn, text })
           const endedAt = heard.endedAt ?? now
@@ -311,16 +317,14 @@ export const runSession = Effect.fn("session")(function* (
   /** The utterance in progress is lost with the STT stream that failed; the client hears which turn it was. */
   const reportSttFailure = (error: SttError, restartInMs: number) =>
     Effect.gen(function* () {
-      const turn = utterances.abandonAll()
+      // Every utterance in progress is lost; each of their turns gets its ending error (one per turn).
+      const turns = utterances.abandonAll()
       yield* FiberHandle.clear(sttTimer)
       yield* Effect.logWarning("speech recognition failed", { reason: error.reason, retryable: error.retryable })
-      yield* outbox.event({
-        type: "error",
-        code: error.reason === "timeout" ? "stt_timeout" : "stt_failed",
-        message: `Speech recognition failed (${error.message}); it restarts in ${Math.round(restartInMs)} ms, and audio sent meanwhile may be lost`,
-        recoverable: true,
-        ...(turn === undefined ? {} : { turn })
-      })
+      const message = `Speech recognition failed (${error.message}); it restarts in ${Math.round(restartInMs)} ms, and audio sent meanwhile may be lost`
+      const code = error.reason === "timeout" ? "stt_timeout" : "stt_failed"
+      if (turns.length === 0) return yield* outbox.event({ type: "error", code, message, recoverable: true })
+      for (const turn of turns) yield* outbox.event({ type: "error", code, message, recoverable: true, turn })
     })
 
   /**
@@ -366,10 +370,16 @@ export const runSession = Effect.fn("session")(function* (
 
   // ---- client messages ----
 
-  const reject = (problem: InboundProblem) =>
+  const reject = (problem: InboundProblem, retryAfterMs?: number) =>
     Effect.gen(function* () {
       const flooding = badMessages.hit(yield* Clock.currentTimeMillis)
-      yield* outbox.event({ type: "error", code: problem.code, message: problem.message, recoverable: !flooding })
+      yield* outbox.event({
+        type: "error",
+        code: problem.code,
+        message: problem.message,
+        recoverable: !flooding,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs })
+      })
       if (flooding) {
         return yield* Effect.fail(
           new SessionEnd(
@@ -446,6 +456,44 @@ export const runSession = Effect.fn("session")(function* (
       })
     })
 
+  /** Counts a turn against the user's limit; when refused, tells the client (with `turn` if it has seen it). */
+  const turnAllowed = (turn: number | undefined) =>
+    Effect.gen(function* () {
+      const verdict = yield* limits.check("turn", info.userId, protection.turnsPerUser)
+      if (verdict.allowed) return true
+      yield* outbox.event({
+        type: "error",
+        code: "rate_limited",
+        message: `More than ${protection.turnsPerUser.max} turns in ${protection.turnsPerUser.windowMs} ms; this one is not answered`,
+        recoverable: true,
+        retryAfterMs: verdict.retryAfterMs,
+        ...(turn === undefined ? {} : { turn })
+      })
+      return false
+    })
+
+  let throttled = false
+  /** Audio ahead of real time by more than STREAM_AUDIO_MAX_AHEAD_MS is refused, with one notice per episode. */
+  const audioAllowed = (frame: Uint8Array, format: AudioFormat) =>
+    Effect.gen(function* () {
+      const verdict = yield* connectionLimits.audio((frame.byteLength / 2 / format.sampleRate) * 1000)
+      if (verdict.allowed) {
+        throttled = false
+        return true
+      }
+      if (!throttled) {
+        throttled = true
+        yield* outbox.event({
+          type: "error",
+          code: "rate_limited",
+          message: `Audio is arriving faster than real time (over ${protection.audioAheadMs} ms ahead); frames are dropped until it slows down`,
+          recoverable: true,
+          retryAfterMs: verdict.retryAfterMs
+        })
+      }
+      return false
+    })
+
   const onMessage = (message: ClientMessage) =>
     Effect.gen(function* () {
       if (message.type === "ping")
@@ -461,6 +509,7 @@ export const runSession = Effect.fn("session")(function* (
           return yield* offerToStt({ _tag: "Commit" })
         }
         case "input.text": {
+          if (!(yield* turnAllowed(undefined))) return
           const now = yield* Clock.currentTimeMillis
           return yield* startReply(++lastTurn, message.text, now, { kind: "text" })
         }
@@ -469,10 +518,20 @@ export const runSession = Effect.fn("session")(function* (
       }
     })
 
+  let lastActivity = yield* Clock.currentTimeMillis
   const onFrame = (frame: string | Uint8Array) =>
     Effect.gen(function* () {
+      lastActivity = yield* Clock.currentTimeMillis
       if (typeof frame === "string") {
         yield* debug("control frame", { bytes: frame.length })
+        const verdict = yield* connectionLimits.message
+        if (!verdict.allowed) {
+          const { max, windowMs } = protection.messagesPerConnection
+          return yield* reject(
+            { code: "rate_limited", message: `More than ${max} messages in ${windowMs} ms; this one was ignored` },
+            verdict.retryAfterMs
+          )
+        }
         const decoded = decodeClientText(frame)
         return yield* decoded._tag === "Success" ? onMessage(decoded.success) : reject(decoded.failure)
       }
@@ -482,6 +541,7 @@ export const runSession = Effect.fn("session")(function* (
       }
       const problem = checkAudioFrame(frame)
       if (problem !== undefined) return yield* reject(problem)
+      if (formats !== undefined && !(yield* audioAllowed(frame, formats.input))) return
       yield* offerToStt({ _tag: "Audio", pcm: frame })
     })
 
@@ -514,7 +574,31 @@ export const runSession = Effect.fn("session")(function* (
     Effect.as(new SessionEnd("server_shutdown", CloseCode.serviceRestart, "the server is shutting down"))
   )
 
-  const end = yield* Effect.raceFirst(readClient, awaitShutdown).pipe(
+  /** Ends the session once nothing (audio or message) has arrived for STREAM_IDLE_TIMEOUT_MS. */
+  const idle: Effect.Effect<SessionEnd> =
+    protection.idleTimeoutMs <= 0
+      ? Effect.never
+      : Effect.gen(function* () {
+          while (true) {
+            const quietFor = (yield* Clock.currentTimeMillis) - lastActivity
+            if (quietFor >= protection.idleTimeoutMs) {
+              return new SessionEnd("idle_timeout", CloseCode.normal, `no audio or message for ${quietFor} ms`)
+            }
+            yield* Effect.sleep(protection.idleTimeoutMs - quietFor)
+          }
+        })
+
+  const slowConsumer = outbox.overflowed.pipe(
+    Effect.as(
+      new SessionEnd(
+        "slow_consumer",
+        CloseCode.policyViolation,
+        `the client is not reading: over ${protection.maxOutboundBufferBytes} bytes waiting to be sent`
+      )
+    )
+  )
+
+  const end = yield* Effect.raceAllFirst([readClient, awaitShutdown, idle, slowConsumer]).pipe(
     Effect.catchCause((cause) =>
       Effect.as(
         Effect.logError("session failed", cause),

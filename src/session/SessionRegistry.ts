@@ -1,7 +1,9 @@
 // Admission and bookkeeping of live sessions on this instance: exact instance-wide and per-user caps, draining.
 // Admission is one synchronous step, so a burst of simultaneous connects can never slip an extra session in.
+// With REDIS_URL the per-user cap also holds across instances, through a Redis lease (SessionLeases).
 import { Context, Deferred, Effect, Layer, Schema, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
+import { SessionLeases } from "../protection/SessionLeases.ts"
 
 export class AdmissionRefused extends Schema.TaggedError<AdmissionRefused>()("AdmissionRefused", {
   status: Schema.Int,
@@ -36,6 +38,7 @@ export class SessionRegistry extends Context.Service<
     SessionRegistry,
     Effect.gen(function* () {
       const config = yield* AppConfig
+      const leases = yield* SessionLeases
       const live = new Map<string, Live>()
       const perUser = new Map<string, number>()
       let draining = false
@@ -86,7 +89,20 @@ export class SessionRegistry extends Context.Service<
         })
 
       return SessionRegistry.of({
-        admit: (userId) => Effect.map(Effect.acquireRelease(reserve(userId), release), (entry) => entry.admission),
+        admit: (userId) =>
+          Effect.gen(function* () {
+            const entry = yield* Effect.acquireRelease(reserve(userId), release)
+            // The local count is the cap on this instance; the lease makes it the cap across all of them.
+            const lease = yield* leases.acquire(userId, entry.admission.sessionId, config.maxSessionsPerUser)
+            if (lease === "full") {
+              return yield* new AdmissionRefused({
+                status: 429,
+                code: "too_many_sessions",
+                message: `At most ${config.maxSessionsPerUser} concurrent sessions per user`
+              })
+            }
+            return entry.admission
+          }),
         activeCount: Effect.sync(() => live.size),
         isDraining: Effect.sync(() => draining),
         drain: Effect.gen(function* () {

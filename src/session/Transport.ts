@@ -12,4 +12,6 @@ export interface Transport {
   readonly incoming: Stream.Stream<string | Uint8Array, TransportEnd>
   readonly send: (frame: string | Uint8Array) => Effect.Effect<void>
   readonly close: (code: number, reason: string) => Effect.Effect<void>
+  /** Bytes handed to the connection and not yet taken by the network, when the transport can tell. */
+  readonly pendingBytes?: () => number
 }

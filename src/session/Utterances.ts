@@ -60,11 +60,11 @@ export class Utterances {
     return this.awaiting.shift()?.turn
   }
 
-  /** The STT failed: every utterance in progress is lost; returns the earliest turn among them. */
-  abandonAll(): number | undefined {
+  /** The STT failed: every utterance in progress is lost; returns their turns, oldest first. */
+  abandonAll(): ReadonlyArray<number> {
     const turns = [...this.awaiting.map((u) => u.turn), ...(this.current === undefined ? [] : [this.current])]
     this.awaiting.length = 0
     this.current = undefined
-    return turns[0]
+    return turns
   }
 }

@@ -52,7 +52,7 @@ describe("GET /metrics after a scripted session", () => {
       expect(result.families.has(id), id).toBe(true)
       expect(result.families.get(id)!.help, id).toBeTruthy()
     }
-    expect(MetricIds.length).toBe(24)
+    expect(MetricIds.length).toBe(26)
     expect([...result.families.keys()].sort()).toEqual([...MetricIds].sort())
     for (const family of result.families.values()) {
       expect(family.name.startsWith("voice_stream_"), family.name).toBe(true)
@@ -85,7 +85,7 @@ describe("GET /metrics after a scripted session", () => {
       expect(v("voice_stream_turns_total", { outcome, input: "audio" })).toBe(0)
     }
     const errors = result.samples.filter((s) => s.name === "voice_stream_errors_total")
-    expect(errors.length).toBe(15)
+    expect(errors.length).toBe(16)
     expect(errors.filter((s) => s.value > 0)).toEqual([
       { name: "voice_stream_errors_total", labels: { stage: "protocol", code: "invalid_json" }, value: 1 }
     ])

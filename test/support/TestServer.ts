@@ -31,7 +31,9 @@ const FastEnv: Record<string, string> = {
   STREAM_MOCK_LLM_FIRST_TOKEN_MS: "5",
   STREAM_MOCK_LLM_TOKENS_PER_SEC: "2000",
   STREAM_MOCK_TTS_FIRST_BYTE_MS: "5",
-  STREAM_MOCK_ENRICHMENT_DELAY_MS: "1"
+  STREAM_MOCK_ENRICHMENT_DELAY_MS: "1",
+  // Connection rate limits out of the way of tests that open many sessions; test/protection sets its own.
+  STREAM_RATE_LIMIT_MAX: "100000"
 }
 
 export interface TestServer {

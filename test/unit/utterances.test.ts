@@ -52,7 +52,7 @@ describe("Utterances", () => {
     assert.deepStrictEqual(u.final(), { turn: 1, endedAt: undefined })
   })
 
-  it("a timeout drops the oldest waiting; abandoning reports the earliest turn lost", () => {
+  it("a timeout drops the oldest waiting; abandoning reports every turn lost, oldest first", () => {
     const u = tracker()
     u.speechStarted()
     u.speechEnded(100)
@@ -61,7 +61,7 @@ describe("Utterances", () => {
     assert.strictEqual(u.timedOut(), 1)
     assert.deepStrictEqual(u.oldestAwaiting, { turn: 2, endedAt: 200 })
     u.speechStarted()
-    assert.strictEqual(u.abandonAll(), 2)
+    assert.deepStrictEqual(u.abandonAll(), [2, 3])
     assert.isFalse(u.hearing)
     assert.isUndefined(u.oldestAwaiting)
   })

@@ -1,0 +1,20 @@
+// Metrics of protection: refusals by the rate limiters, Redis failures met (and failed open), session caps
+// enforced across instances, sessions cut for being idle or not reading. Series are registered at 0 at start.
+import { Effect, Metric } from "effect"
+import { protectionStoreFailures, rateLimited } from "../observability/Metrics.ts"
+
+export const LimitNames = ["connect_user", "connect_ip", "turn", "message", "audio"] as const
+export type LimitName = (typeof LimitNames)[number]
+export const StoreOperations = ["rate_limit", "lease_acquire", "lease_heartbeat", "lease_release"] as const
+export type StoreOperation = (typeof StoreOperations)[number]
+
+const limited = (limit: LimitName) => Metric.withAttributes(rateLimited, { limit })
+const failed = (operation: StoreOperation) => Metric.withAttributes(protectionStoreFailures, { operation })
+
+export const countRateLimited = (limit: LimitName) => Metric.update(limited(limit), 1)
+export const countStoreFailure = (operation: StoreOperation) => Metric.update(failed(operation), 1)
+
+export const registerProtectionSeries = Effect.gen(function* () {
+  for (const limit of LimitNames) yield* Metric.value(limited(limit))
+  for (const operation of StoreOperations) yield* Metric.value(failed(operation))
+})
