@@ -13,7 +13,13 @@ export type SttEvent =
   | { readonly _tag: "SpeechStarted" }
   | { readonly _tag: "Partial"; readonly text: string }
   | { readonly _tag: "SpeechEnded" }
-  | { readonly _tag: "Final"; readonly text: string; readonly audioMs: number }
+  | {
+      readonly _tag: "Final"
+      readonly text: string
+      readonly audioMs: number
+      /** Clock time the speech ended, when the provider can tell (its endpointing happened before it said so). */
+      readonly speechEndedAt?: number
+    }
 
 export class Stt extends Context.Service<
   Stt,

@@ -308,7 +308,8 @@ export const runSession = Effect.fn("session")(function* (
           if (!(yield* turnAllowed(heard.turn))) return
           const turn = heard.turn ?? ++lastTurn
           yield* outbox.event({ type: "transcript.final", turn, text })
-          const endedAt = heard.endedAt ?? now
+          // A provider that dates the end of speech itself (its endpointing ran before it said so) is believed first.
+          const endedAt = Math.min(event.speechEndedAt ?? now, heard.endedAt ?? now)
           return yield* startReply(turn, text, endedAt, { kind: "audio", audioMs: event.audioMs, sttMs: now - endedAt })
         }
       }

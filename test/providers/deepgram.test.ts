@@ -5,7 +5,7 @@
 // Live tests against Deepgram itself run only when DEEPGRAM_API_KEY is set.
 import { DeepgramError, DeepgramTimeoutError } from "@deepgram/sdk"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Queue, Redacted, Result, Stream } from "effect"
+import { Clock, Effect, Fiber, Layer, Option, Queue, Redacted, Result, Stream } from "effect"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { tone } from "../../src/audio/Pcm.ts"
 import type { DeepgramSettings } from "../../src/config/ProviderSettings.ts"
@@ -166,13 +166,21 @@ describe("Deepgram STT: utterances", () => {
   it.live("one utterance: SpeechStarted, growing Partials, then SpeechEnded and the Final with audioMs", () =>
     Effect.gen(function* () {
       fake.script({ transcript: "what is the price of bitcoin" })
+      const sentFrom = yield* Clock.currentTimeMillis
       const events = (yield* transcribe(speechThenCommit())).pipe(Result.getOrThrow)
+      const finishedAt = yield* Clock.currentTimeMillis
       const tags = events.map((e) => e._tag)
       assert.strictEqual(tags[0], "SpeechStarted")
       assert.deepStrictEqual(tags.slice(-2), ["SpeechEnded", "Final"])
       const partials = events.flatMap((e) => (e._tag === "Partial" ? [e.text] : []))
       assert.deepStrictEqual(partials, ["what", "what is", "what is the"])
-      assert.deepStrictEqual(finals(events), [{ _tag: "Final", text: "what is the price of bitcoin", audioMs: 700 }])
+      const [final] = finals(events)
+      const { speechEndedAt, ...rest } = final as Extract<SttEvent, { _tag: "Final" }>
+      assert.deepStrictEqual(rest, { _tag: "Final", text: "what is the price of bitcoin", audioMs: 700 })
+      // Dated when the audio of the last word was sent: inside the run, and before the final came back.
+      assert.isNumber(speechEndedAt)
+      assert.isAtLeast(speechEndedAt!, sentFrom)
+      assert.isAtMost(speechEndedAt!, finishedAt)
     })
   )
 

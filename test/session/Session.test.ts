@@ -1,7 +1,7 @@
 // The Session actor under TestClock: whole conversations with exact events and latencies, cancellation,
 // bad input, provider failures, shutdown, and teardown that leaves no provider stream open.
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import type { ServerEvent } from "../../src/domain/Protocol.ts"
@@ -784,6 +784,39 @@ describe("Session with overlapping utterances", () => {
         )
         assert.deepStrictEqual(errorCodes(client), [])
       }).pipe(Effect.provide(scripted.pipe(Layer.provideMerge(pipelineLayer()))))
+    })
+  )
+})
+
+describe("Session with a provider that dates the end of speech", () => {
+  it.effect("sttMs is measured from the provider's end of speech, not from when it said so", () =>
+    Effect.gen(function* () {
+      // Like Deepgram: SpeechEnded and Final arrive together at 500 ms, the speech having ended at 300 ms.
+      const dating = Layer.succeed(
+        Stt,
+        Stt.of({
+          provider: "dating",
+          transcribe: () =>
+            Stream.fromEffect(
+              Effect.gen(function* () {
+                yield* Effect.sleep(500)
+                const now = yield* Clock.currentTimeMillis
+                return [
+                  { _tag: "SpeechEnded" },
+                  { _tag: "Final", text: "dated words", audioMs: 300, speechEndedAt: now - 200 }
+                ] as Array<SttEvent>
+              })
+            ).pipe(Stream.flattenIterable, Stream.concat(Stream.never))
+        })
+      )
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        yield* TestClock.adjust(10_000)
+        assert.deepStrictEqual(
+          ofType(client.events(), "response.done").map((e) => e.latency.sttMs),
+          [200]
+        )
+      }).pipe(Effect.provide(dating.pipe(Layer.provideMerge(pipelineLayer()))))
     })
   )
 })

@@ -5,8 +5,9 @@
 // Session restarts it. Raw adapter: the SDK never reconnects, the server's policy decides.
 import { type Cause, Clock, Effect, Fiber, FiberHandle, Layer, Option, Queue, Result, type Scope, Stream } from "effect"
 import type { DeepgramSettings } from "../../config/ProviderSettings.ts"
-import type { AudioFormat } from "../../domain/Audio.ts"
+import { type AudioFormat, durationMs } from "../../domain/Audio.ts"
 import { Stt, SttError, type SttEvent, type SttInput } from "../../pipeline/Stt.ts"
+import { AudioClock } from "./AudioClock.ts"
 import { type ListenSocket, openListenSocket } from "./ListenSocket.ts"
 import { decodeListenMessage } from "./messages.ts"
 import { Utterances } from "./Utterances.ts"
@@ -39,15 +40,25 @@ const runListen = (
   socket: ListenSocket,
   out: Queue.Queue<SttEvent, SttError | Cause.Done>,
   input: Stream.Stream<SttInput>,
+  format: AudioFormat,
   options: Required<DeepgramSttOptions>
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function* () {
     const utterances = new Utterances()
+    const audioClock = new AudioClock()
     const finalizeTimer = yield* FiberHandle.make<void>()
     let lastSentAt = yield* Clock.currentTimeMillis
     let inputEnded = false
 
-    const emit = (events: ReadonlyArray<SttEvent>) => (events.length === 0 ? Effect.void : Queue.offerAll(out, events))
+    /** Finals are dated with the moment their speech ended: when the audio of its last word was sent. */
+    const dated = (events: ReadonlyArray<SttEvent>) =>
+      events.map((event) => {
+        if (event._tag !== "Final" || utterances.lastEndAudioMs === undefined) return event
+        const at = audioClock.timeOf(utterances.lastEndAudioMs)
+        return at === undefined ? event : { ...event, speechEndedAt: at }
+      })
+    const emit = (events: ReadonlyArray<SttEvent>) =>
+      events.length === 0 ? Effect.void : Queue.offerAll(out, dated(events))
     const fail = (error: SttError) => Queue.fail(out, error)
     const finish = Effect.suspend(() => emit(utterances.onClose())).pipe(Effect.andThen(Queue.end(out)))
 
@@ -103,6 +114,7 @@ const runListen = (
         if (item._tag === "Audio") {
           yield* socket.sendAudio(item.pcm)
           lastSentAt = yield* now
+          audioClock.sent(durationMs(format, item.pcm.byteLength), lastSentAt)
           return
         }
         const awaiting = utterances.onCommit()
@@ -140,7 +152,7 @@ export const makeDeepgramStt = (settings: DeepgramSettings, options: DeepgramStt
     transcribe: (input: Stream.Stream<SttInput>, format: AudioFormat) =>
       Stream.callback<SttEvent, SttError>((out) =>
         Effect.flatMap(openListenSocket(settings, format, resolved.connectTimeoutMs), (socket) =>
-          runListen(socket, out, input, resolved)
+          runListen(socket, out, input, format, resolved)
         )
       )
   }

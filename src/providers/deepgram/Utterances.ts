@@ -105,8 +105,12 @@ export class Utterances {
     return [{ _tag: "Partial", text }]
   }
 
+  /** Audio position (ms) where the last ended utterance's words ended, for dating the end of speech. */
+  lastEndAudioMs: number | undefined = undefined
+
   private end(): Array<SttEvent> {
     const span = this.wordSpan ?? this.finalSpan
+    this.lastEndAudioMs = span === undefined ? undefined : span.end * 1000
     const audioMs = span === undefined ? 0 : Math.max(0, Math.round((span.end - span.start) * 1000))
     const text = this.textSoFar()
     this.finals = []
