@@ -127,7 +127,7 @@ describe("LiveEnricher (against the fakes)", () => {
       f.rss.always({ kind: "hang" })
       const enricher = yield* enricherFor(f, { budgetMs: 300 })
       const { context, ms } = yield* timedEnrich(enricher.enrich, "what's bitcoin at?")
-      assert.isBelow(ms, 300, `answered in ${ms} ms`)
+      // Every upstream hangs, so an answer at all means the budget ended the wait; it waited that long first.
       assert.isAtLeast(ms, waitWithinBudget(300) - 5)
       assert.deepStrictEqual(context.prices, [])
       assert.deepStrictEqual(context.missing, ["BTC price (not ready in time)", "news (not ready in time)"])
@@ -142,9 +142,8 @@ describe("LiveEnricher (against the fakes)", () => {
       const first = yield* Effect.orDie(enricher.enrich("bitcoin price"))
       assert.deepStrictEqual(first.missing, ["BTC price (not ready in time)"])
       yield* sleep(400)
-      const { context, ms } = yield* timedEnrich(enricher.enrich, "and bitcoin now?")
+      const context = yield* Effect.orDie(enricher.enrich("and bitcoin now?"))
       assert.deepStrictEqual(symbolsOf(context), ["BTC"])
-      assert.isBelow(ms, 150, "served from the cache")
       assert.strictEqual(f.coingecko.priceCalls, 1)
     }).pipe(Effect.provide(liveServices()))
   )
@@ -159,8 +158,8 @@ describe("LiveEnricher (against the fakes)", () => {
       yield* sleep(250)
       f.coingecko.setCoin("bitcoin", { prices: { usd: 96000 }, change24h: { usd: 2 } })
       f.coingecko.script({ kind: "ok", delayMs: 500 }) // the refresh is slow (but within the fetch timeout)
-      const { context, ms } = yield* timedEnrich(enricher.enrich, "bitcoin again")
-      assert.isBelow(ms, 150, "stale values do not wait")
+      const context = yield* Effect.orDie(enricher.enrich("bitcoin again"))
+      // The stale 95 000 (not the refresh's 96 000, which takes 500 ms) shows it did not wait for the refresh.
       assert.strictEqual(context.prices[0]?.price, 95000)
       assert.strictEqual(context.prices[0]?.asOf, new Date(asOf * 1000).toISOString())
       assert.strictEqual(context.missing.length, 1)
@@ -194,17 +193,31 @@ describe("LiveEnricher (against the fakes)", () => {
   it.live("prime on partial transcripts starts fetching early, returns at once, and never fails", () =>
     Effect.gen(function* () {
       const f = yield* fakes
-      f.coingecko.script({ kind: "ok", delayMs: 150 })
+      f.coingecko.script({ kind: "ok", delayMs: 1000 })
       const enricher = yield* enricherFor(f, { budgetMs: 0 })
-      const started = Date.now()
       yield* enricher.prime("what is the price of bit")
       yield* enricher.prime("what is the price of bitcoin")
       yield* enricher.prime("what is the price of bitcoin today")
-      assert.isBelow(Date.now() - started, 100, "prime does not wait for upstream")
       yield* eventually(() => f.coingecko.priceCalls === 1)
-      yield* sleep(200)
-      // With a zero budget enrich waits for nothing: the price is there only because prime fetched it.
-      const context = yield* Effect.orDie(enricher.enrich("what is the price of bitcoin today?"))
+      // prime returned while upstream still takes its second: with a zero budget enrich has no price yet …
+      const early = yield* Effect.orDie(enricher.enrich("what is the price of bitcoin today?"))
+      assert.deepStrictEqual(symbolsOf(early), [])
+      // … and once prime's fetch lands, the price is there without a second call.
+      let context = early
+      yield* eventually(() => symbolsOf(context).length > 0, 5000).pipe(
+        Effect.raceFirst(
+          Effect.forever(
+            Effect.flatMap(Effect.orDie(enricher.enrich("what is the price of bitcoin today?")), (c) =>
+              Effect.andThen(
+                Effect.sync(() => {
+                  context = c
+                }),
+                Effect.sleep(20)
+              )
+            )
+          )
+        )
+      )
       assert.deepStrictEqual(symbolsOf(context), ["BTC"])
       assert.strictEqual(f.coingecko.priceCalls, 1)
       f.coingecko.always({ kind: "hang" })

@@ -32,9 +32,8 @@ describe("live enricher layer", () => {
       f.coingecko.always({ kind: "hang" })
       yield* enricher.prime("and ether?")
       yield* eventually(() => f.coingecko.priceCalls === 2)
-      const started = Date.now()
+      // The fetch hangs for ever: closing returns only because it is interrupted.
       yield* Scope.close(scope, Exit.void)
-      assert.isBelow(Date.now() - started, 500, "the hung fetch was interrupted")
     })
   )
 })

@@ -11,6 +11,7 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startTcpProxy } from "../support/TcpProxy.ts"
 import { openSession, startServer, startServerProcess, type TestServer, token } from "../support/TestServer.ts"
+import { waitUntil } from "../support/WaitUntil.ts"
 
 const testDatabaseUrl = process.env.TEST_DATABASE_URL?.trim() || undefined
 
@@ -41,16 +42,13 @@ const typedSession = async (server: TestServer, sub: string, text: string) => {
 }
 
 /** Waits for the server's store to have written everything (readyz reports what waits). */
-const storeIdle = async (server: TestServer) => {
-  for (let i = 0; i < 500; i++) {
+const storeIdle = (server: TestServer) =>
+  waitUntil(async () => {
     const ready = (await (await fetch(`${server.httpUrl}/readyz`)).json()) as {
       store: { pending: number; spilled: number; status: string }
     }
-    if (ready.store.pending === 0 && ready.store.spilled === 0 && ready.store.status === "ok") return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error("the store did not become idle within 5 s")
-}
+    return ready.store.pending === 0 && ready.store.spilled === 0 && ready.store.status === "ok"
+  }, "the session store to have written everything")
 
 describe("persistence through the server (embedded database)", () => {
   let server: TestServer
@@ -175,12 +173,11 @@ describe("persistence across restarts (embedded database)", () => {
     await crashed.exited
     const second = await startServer(env)
     try {
-      let session: SessionSummary | undefined
-      for (let i = 0; i < 500 && session?.endReason !== "aborted"; i++) {
-        session = (await listSessions(second)).find((s) => s.id === id)
-        if (session?.endReason !== "aborted") await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-      expect(session?.endReason).toBe("aborted")
+      // Crash recovery runs in the background at start.
+      await waitUntil(
+        async () => (await listSessions(second)).find((s) => s.id === id)?.endReason === "aborted",
+        "the crashed session to be closed as aborted"
+      )
     } finally {
       await second.stop()
     }
@@ -233,15 +230,16 @@ describe.skipIf(testDatabaseUrl === undefined)("persistence on Postgres", () => 
         client.send({ type: "input.text", text })
         await client.waitFor((c) => c.ofType("response.done").length === i + 2, text)
       }
-      let degraded = false
-      for (let i = 0; i < 1000 && !degraded; i++) {
-        const ready = await fetch(`${server.httpUrl}/readyz`)
-        const body = (await ready.json()) as { store: { status: string; pending: number } }
-        expect(ready.status).toBe(200)
-        degraded = body.store.status === "degraded" && body.store.pending > 0
-        if (!degraded) await new Promise((resolve) => setTimeout(resolve, 10))
-      }
-      expect(degraded).toBe(true)
+      await waitUntil(
+        async () => {
+          const ready = await fetch(`${server.httpUrl}/readyz`)
+          const body = (await ready.json()) as { store: { status: string; pending: number } }
+          expect(ready.status, "a degraded store keeps the instance ready").toBe(200)
+          return body.store.status === "degraded" && body.store.pending > 0
+        },
+        "/readyz to report the store degraded with records waiting",
+        10_000
+      )
 
       proxy.restore()
       await client.close()

@@ -12,6 +12,7 @@ import {
   token,
   utterance
 } from "../support/TestServer.ts"
+import { waitUntil } from "../support/WaitUntil.ts"
 
 const bearer = async (sub: string) => ({ authorization: `Bearer ${await token(sub)}` })
 
@@ -104,7 +105,10 @@ describe("server: sessions end to end", () => {
     await client.waitForEvent("response.text.delta")
     client.ws.terminate()
     await client.waitClosed()
-    await waitUntil(async () => (await server.activeSessions()) === 0 && server.counts.total() === 0)
+    await waitUntil(
+      async () => (await server.activeSessions()) === 0 && server.counts.total() === 0,
+      "the server's teardown"
+    )
     expect(server.counts.total()).toBe(0)
   })
 
@@ -120,9 +124,9 @@ describe("server: sessions end to end", () => {
         await client.waitClosed()
       }
     }
-    await waitUntil(async () => (await server.activeSessions()) === 0)
+    await waitUntil(async () => (await server.activeSessions()) === 0, "the server's teardown")
     expect(server.counts.total()).toBe(0)
-    await waitUntil(async () => openHandles() <= handlesBefore + 2)
+    await waitUntil(async () => openHandles() <= handlesBefore + 2, "the server's teardown")
     expect(openHandles()).toBeLessThanOrEqual(handlesBefore + 2)
   })
 })
@@ -192,7 +196,7 @@ describe("server: admission before the upgrade", () => {
       expect(refused.every((r) => r.status === 503 && r.body.error === "server_at_capacity")).toBe(true)
     } finally {
       await Promise.all(admitted.map((c) => c.close()))
-      await waitUntil(async () => (await server.activeSessions()) === 0)
+      await waitUntil(async () => (await server.activeSessions()) === 0, "the server's teardown")
     }
   })
 
@@ -208,7 +212,7 @@ describe("server: admission before the upgrade", () => {
       )
     } finally {
       await Promise.all(admitted.map((c) => c.close()))
-      await waitUntil(async () => (await server.activeSessions()) === 0)
+      await waitUntil(async () => (await server.activeSessions()) === 0, "the server's teardown")
     }
   })
 })
@@ -234,17 +238,5 @@ describe("server: shutdown", () => {
     await stopping
   })
 })
-
-/**
- * Waits for the server's own teardown, which runs after the socket has closed on the client's side and has no event
- * of its own to wait on. Checks at most 500 times, 10 ms apart, then fails.
- */
-const waitUntil = async (condition: () => Promise<boolean>) => {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error("condition not reached within 5 s")
-}
 
 const openHandles = () => (process as unknown as { _getActiveHandles(): Array<unknown> })._getActiveHandles().length

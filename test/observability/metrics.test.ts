@@ -3,15 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Metrics from "../../src/observability/Metrics.ts"
 import { connect, isRefused, openSession, startServer, type TestServer } from "../support/TestServer.ts"
+import { waitUntil } from "../support/WaitUntil.ts"
 import { sampleValue, scrape } from "./Prometheus.ts"
-
-const waitUntil = async (condition: () => Promise<boolean>, what: string) => {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const MetricIds = Object.values(Metrics).flatMap((value) =>
   typeof value === "object" && value !== null && "id" in value ? [String(value.id)] : []

@@ -6,17 +6,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { connect, isRefused, openSession, startServer, startServerProcess, token } from "../support/TestServer.ts"
+import { waitUntil } from "../support/WaitUntil.ts"
 
 const GraceMs = 8000
-
-const waitUntil = async (condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const dataDir = () => mkdtempSync(join(tmpdir(), "vs-shutdown-"))
 

@@ -12,19 +12,12 @@ import {
   token,
   utterance
 } from "../support/TestServer.ts"
+import { waitUntil } from "../support/WaitUntil.ts"
 import { type CollectedSpan, startCollector } from "./Collector.ts"
 import { type Sample, sampleValue, scrape } from "./Prometheus.ts"
 
 const Transcript = "What is the price of bitcoin today?"
 const TypedText = "how is ether doing, marmalade kestrel?"
-
-const waitUntil = async (condition: () => Promise<boolean>, what: string) => {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const opened = async (result: Client | Awaited<ReturnType<typeof connect>>) => {
   if (isRefused(result)) throw new Error(`refused ${result.status}`)
