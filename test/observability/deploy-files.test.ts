@@ -55,7 +55,19 @@ const freePort = () =>
     })
   })
 
-const installed = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0
+/** Where a command is: on PATH, or in the sbin folders a non-root PATH often lacks (Debian puts nginx there). */
+const locate = (command: string): string | undefined => {
+  const found = spawnSync(
+    "sh",
+    ["-c", `command -v ${command} || ls /usr/sbin/${command} /sbin/${command} 2>/dev/null`],
+    {
+      encoding: "utf8"
+    }
+  )
+  const path = found.stdout.split("\n")[0]?.trim()
+  return path !== undefined && path.length > 0 ? path : undefined
+}
+const installed = (command: string) => locate(command) !== undefined
 
 describe("deploy/nginx/voice-stream.conf", () => {
   const site = read("deploy/nginx/voice-stream.conf")
@@ -77,7 +89,8 @@ describe("deploy/nginx/voice-stream.conf", () => {
     expect(site).toContain("server 127.0.0.1:3001")
   })
 
-  const live = installed("nginx") && installed("openssl")
+  const nginxPath = locate("nginx")
+  const live = nginxPath !== undefined && installed("openssl")
   let nginx: ChildProcess | undefined
   let server: TestServer | undefined
   afterAll(async () => {
@@ -85,71 +98,74 @@ describe("deploy/nginx/voice-stream.conf", () => {
     await server?.stop()
   })
 
-  it.skipIf(!live)("nginx accepts it and proxies a WSS session to a real server, logging no token", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vs-nginx-"))
-    execFileSync(
-      "openssl",
-      [
-        ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=voice.example.com"],
-        ...["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]
-      ],
-      { stdio: "ignore" }
-    )
-    server = await startServer()
-    const upstream = new URL(server.httpUrl).port
-    const [tlsPort, plainPort] = [await freePort(), await freePort()]
-    const adapted = site
-      .replace(/ssl_certificate +\S+;/, `ssl_certificate ${join(dir, "cert.pem")};`)
-      .replace(/ssl_certificate_key +\S+;/, `ssl_certificate_key ${join(dir, "key.pem")};`)
-      .replace("server 127.0.0.1:3001", `server 127.0.0.1:${upstream}`)
-      .replace("listen 443 ssl;", `listen 127.0.0.1:${tlsPort} ssl;`)
-      .replace("listen 80;", `listen 127.0.0.1:${plainPort};`)
-      .replace(/\n\s*listen \[::\]:\d+( ssl)?;/g, "")
-      .replaceAll("/var/log/nginx/", `${dir}/`)
-    writeFileSync(join(dir, "site.conf"), adapted)
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n` +
-        `  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir};` +
-        ` scgi_temp_path ${dir};\n  include ${dir}/site.conf;\n}\n`
-    )
-    const check = spawnSync("nginx", ["-t", "-p", dir, "-c", join(dir, "nginx.conf")], { encoding: "utf8" })
-    expect(check.status, check.stderr).toBe(0)
-    nginx = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" })
-    const base = `127.0.0.1:${tlsPort}`
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const probe = createServer().once("error", () => resolve(true))
-        probe.listen(tlsPort, "127.0.0.1", () => probe.close(() => resolve(false)))
+  it.skipIf(!live)(
+    "nginx accepts it and proxies a WSS session to a real server, logging no token (skipped without nginx and openssl)",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "vs-nginx-"))
+      execFileSync(
+        "openssl",
+        [
+          ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=voice.example.com"],
+          ...["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")]
+        ],
+        { stdio: "ignore" }
+      )
+      server = await startServer()
+      const upstream = new URL(server.httpUrl).port
+      const [tlsPort, plainPort] = [await freePort(), await freePort()]
+      const adapted = site
+        .replace(/ssl_certificate +\S+;/, `ssl_certificate ${join(dir, "cert.pem")};`)
+        .replace(/ssl_certificate_key +\S+;/, `ssl_certificate_key ${join(dir, "key.pem")};`)
+        .replace("server 127.0.0.1:3001", `server 127.0.0.1:${upstream}`)
+        .replace("listen 443 ssl;", `listen 127.0.0.1:${tlsPort} ssl;`)
+        .replace("listen 80;", `listen 127.0.0.1:${plainPort};`)
+        .replace(/\n\s*listen \[::\]:\d+( ssl)?;/g, "")
+        .replaceAll("/var/log/nginx/", `${dir}/`)
+      writeFileSync(join(dir, "site.conf"), adapted)
+      writeFileSync(
+        join(dir, "nginx.conf"),
+        `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n` +
+          `  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir};` +
+          ` scgi_temp_path ${dir};\n  include ${dir}/site.conf;\n}\n`
+      )
+      const check = spawnSync(nginxPath!, ["-t", "-p", dir, "-c", join(dir, "nginx.conf")], { encoding: "utf8" })
+      expect(check.status, check.stderr).toBe(0)
+      nginx = spawn(nginxPath!, ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" })
+      const base = `127.0.0.1:${tlsPort}`
+      for (let i = 0; i < 100; i++) {
+        const up = await new Promise<boolean>((resolve) => {
+          const probe = createServer().once("error", () => resolve(true))
+          probe.listen(tlsPort, "127.0.0.1", () => probe.close(() => resolve(false)))
+        })
+        if (up) break
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+
+      const jwt = await token("proxied-user")
+      const ws = new WebSocket(`wss://${base}/v1/stream?token=${jwt}`, { rejectUnauthorized: false })
+      const events: Array<ServerEvent> = []
+      const done = new Promise<Extract<ServerEvent, { type: "response.done" }>>((resolve, reject) => {
+        ws.on("message", (data, binary) => {
+          if (binary) return
+          const event = JSON.parse(data.toString()) as ServerEvent
+          events.push(event)
+          if (event.type === "session.started") ws.send(JSON.stringify({ type: "input.text", text: "bitcoin?" }))
+          if (event.type === "response.done") resolve(event)
+        })
+        ws.once("error", reject)
+        ws.once("unexpected-response", (_req, res) => reject(new Error(`proxy answered ${res.statusCode}`)))
       })
-      if (up) break
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      ws.once("open", () => ws.send(JSON.stringify({ type: "session.start" })))
+      expect((await done).latency.totalMs).toBeGreaterThan(0)
+      ws.close(1000)
+      await new Promise((resolve) => ws.once("close", resolve))
+
+      const log = readFileSync(join(dir, "voice-stream.access.log"), "utf8")
+      expect(log).toContain('GET /v1/stream HTTP/1.1" 101')
+      expect(log).not.toContain(jwt)
+      expect(log).not.toContain("token=")
     }
-
-    const jwt = await token("proxied-user")
-    const ws = new WebSocket(`wss://${base}/v1/stream?token=${jwt}`, { rejectUnauthorized: false })
-    const events: Array<ServerEvent> = []
-    const done = new Promise<Extract<ServerEvent, { type: "response.done" }>>((resolve, reject) => {
-      ws.on("message", (data, binary) => {
-        if (binary) return
-        const event = JSON.parse(data.toString()) as ServerEvent
-        events.push(event)
-        if (event.type === "session.started") ws.send(JSON.stringify({ type: "input.text", text: "bitcoin?" }))
-        if (event.type === "response.done") resolve(event)
-      })
-      ws.once("error", reject)
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`proxy answered ${res.statusCode}`)))
-    })
-    ws.once("open", () => ws.send(JSON.stringify({ type: "session.start" })))
-    expect((await done).latency.totalMs).toBeGreaterThan(0)
-    ws.close(1000)
-    await new Promise((resolve) => ws.once("close", resolve))
-
-    const log = readFileSync(join(dir, "voice-stream.access.log"), "utf8")
-    expect(log).toContain('GET /v1/stream HTTP/1.1" 101')
-    expect(log).not.toContain(jwt)
-    expect(log).not.toContain("token=")
-  })
+  )
 })
 
 describe("docs/operations.md", () => {
