@@ -31,6 +31,41 @@ export const tone = (options: {
   return out
 }
 
+export interface ToneSpec {
+  readonly sampleRate: number
+  readonly frequencyHz: number
+  readonly amplitude: number
+}
+
+const toneTables = new Map<string, Uint8Array>()
+
+/** One second of the tone, computed once per spec: a whole number of cycles when the frequency is whole. */
+const toneTable = (spec: ToneSpec): Uint8Array => {
+  const key = `${spec.sampleRate}:${spec.frequencyHz}:${spec.amplitude}`
+  let table = toneTables.get(key)
+  if (table === undefined) {
+    table = tone({ ...spec, startSample: 0, samples: spec.sampleRate })
+    toneTables.set(key, table)
+  }
+  return table
+}
+
+/**
+ * The same samples as `tone` from `startSample`, read from a precomputed second of it: a view when it does not wrap
+ * (callers must not write to it), else a copy. Exact for whole frequencies; others fall back to `tone`.
+ */
+export const toneSlice = (spec: ToneSpec, startSample: number, samples: number): Uint8Array => {
+  if (!Number.isInteger(spec.frequencyHz) || samples > spec.sampleRate) return tone({ ...spec, startSample, samples })
+  const table = toneTable(spec)
+  const from = (startSample % spec.sampleRate) * 2
+  const to = from + samples * 2
+  if (to <= table.byteLength) return table.subarray(from, to)
+  const out = new Uint8Array(samples * 2)
+  out.set(table.subarray(from))
+  out.set(table.subarray(0, to - table.byteLength), table.byteLength - from)
+  return out
+}
+
 /** Linear-interpolation resampling of PCM16 mono; returns the input unchanged when the rates match. */
 export const resample = (pcm: Uint8Array, fromRate: number, toRate: number): Uint8Array => {
   if (fromRate === toRate) return pcm

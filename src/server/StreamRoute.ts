@@ -73,9 +73,9 @@ const handleStream = Effect.gen(function* () {
       }
       const { sessionId, shutdown } = admission.success
       const socket = yield* request.upgrade
-      // The raw `ws` socket, for the outbound buffer bound (docs/decisions.md 1: the Effect Socket hides it).
+      // The raw `ws` socket under the Effect Socket (docs/decisions.md 1 and 29).
       const connection = NodeHttpServerRequest.toIncomingMessage(request).socket
-      const transport = yield* socketTransport(socket, () => webSocketOf(connection)?.bufferedAmount ?? 0)
+      const transport = yield* socketTransport(socket, () => webSocketOf(connection))
       yield* runSession(transport, { sessionId, userId: userId.success }, shutdown).pipe(
         trackConnection,
         Effect.annotateLogs({ sessionId })

@@ -52,15 +52,20 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, max
       : fits(frame.data)
         ? transport.send(frame.data)
         : Deferred.succeed(overflow, undefined)
+  // One wake-up writes everything queued meanwhile, in order.
+  const writeAll = (frames: ReadonlyArray<Frame>) =>
+    frames.length === 1 ? write(frames[0]!) : Effect.forEach(frames, write, { discard: true })
   const writer = yield* Effect.forkScoped(
     Effect.whileLoop({
       while: () => true,
-      body: () => Effect.flatMap(Queue.take(queue), write),
+      body: () => Effect.flatMap(Queue.takeAll(queue), writeAll),
       step: () => {}
     }).pipe(Effect.catch(() => Effect.void))
   )
   let closed = false
-  const offer = (frame: Frame) => (closed ? Effect.void : Effect.asVoid(Queue.offer(queue, frame)))
+  // Without waiting while there is room; a full queue makes the producer wait (backpressure).
+  const offer = (frame: Frame) =>
+    closed || Queue.offerUnsafe(queue, frame) ? Effect.void : Effect.asVoid(Queue.offer(queue, frame))
   const outbox: Outbox = {
     event: (event) => Effect.suspend(() => offer({ data: JSON.stringify(event) })),
     audio: (pcm, turn) => Effect.suspend(() => offer({ data: pcm, audioOfTurn: turn })),

@@ -1,10 +1,16 @@
 // The Session actor: one scoped fiber per connection that owns all of its work. Audio flows through the Stt port,
 // turns start on endpointing, input.commit or input.text, and each reply runs in one replaceable fiber.
-import { type Cause, Clock, Deferred, Duration, Effect, Exit, FiberHandle, Queue, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, FiberHandle, Queue, Stream } from "effect"
 import { AppConfig } from "../config/AppConfig.ts"
 import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Audio.ts"
 import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
-import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
+import {
+  type ClientMessage,
+  MaxTextInputLength,
+  ProtocolName,
+  type ServerEvent,
+  type SessionStart
+} from "../domain/Protocol.ts"
 import { countingAudio, countingErrors } from "../observability/SessionMetrics.ts"
 import { observeTurn } from "../observability/TurnTelemetry.ts"
 import { SessionStore } from "../persistence/SessionStore.ts"
@@ -20,11 +26,27 @@ import { BadMessageWindow } from "./BadMessageWindow.ts"
 import { Conversation } from "./Conversation.ts"
 import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
 import { makeOutbox } from "./Outbox.ts"
-import type { Transport } from "./Transport.ts"
+import type { Transport, TransportEnd } from "./Transport.ts"
 import { Utterances } from "./Utterances.ts"
 
 /** Audio frames buffered between the socket and the STT; beyond it audio is dropped (audio_dropped), never waited on. */
 export const SttInputCapacity = 256
+
+/** Frames queued for the reader fiber at which the socket stops being read, and where reading resumes. */
+const ReadPauseAt = 64
+const ReadResumeAt = 16
+
+const notStartedAudio = {
+  _tag: "Reject",
+  problem: { code: "session_not_started", message: "Send session.start before audio frames" }
+} as const
+
+const audioDroppedEvent: ServerEvent = {
+  type: "error",
+  code: "audio_dropped",
+  message: `Speech recognition is ${SttInputCapacity} frames behind; audio is being dropped until it catches up`,
+  recoverable: true
+}
 
 export interface SessionInfo {
   readonly sessionId: string
@@ -435,26 +457,16 @@ export const runSession = Effect.fn("session")(function* (
     })
 
   let dropping = false
-  /**
-   * Hands input to the STT without ever blocking the reader, so pings, cancels and disconnects are always seen.
-   * When the STT falls behind by SttInputCapacity frames, audio is dropped and the client told once per episode.
-   */
+  /** Hands a commit to the STT without blocking the reader; a full STT input means audio is being dropped. */
   const offerToStt = (item: SttInput) =>
-    Effect.gen(function* () {
-      if (sttInput === undefined) return
-      const input = sttInput
-      if (yield* Effect.sync(() => Queue.offerUnsafe(input, item))) {
+    Effect.suspend(() => {
+      if (sttInput === undefined || Queue.offerUnsafe(sttInput, item)) {
         dropping = false
-        return
+        return Effect.void
       }
-      if (dropping) return
+      if (dropping) return Effect.void
       dropping = true
-      yield* outbox.event({
-        type: "error",
-        code: "audio_dropped",
-        message: `Speech recognition is ${SttInputCapacity} frames behind; audio is being dropped until it catches up`,
-        recoverable: true
-      })
+      return outbox.event(audioDroppedEvent)
     })
 
   /** Counts a turn against the user's limit; when refused, tells the client (with `turn` if it has seen it). */
@@ -470,28 +482,6 @@ export const runSession = Effect.fn("session")(function* (
         retryAfterMs: verdict.retryAfterMs,
         ...(turn === undefined ? {} : { turn })
       })
-      return false
-    })
-
-  let throttled = false
-  /** Audio ahead of real time by more than STREAM_AUDIO_MAX_AHEAD_MS is refused, with one notice per episode. */
-  const audioAllowed = (frame: Uint8Array, format: AudioFormat) =>
-    Effect.gen(function* () {
-      const verdict = yield* connectionLimits.audio((frame.byteLength / 2 / format.sampleRate) * 1000)
-      if (verdict.allowed) {
-        throttled = false
-        return true
-      }
-      if (!throttled) {
-        throttled = true
-        yield* outbox.event({
-          type: "error",
-          code: "rate_limited",
-          message: `Audio is arriving faster than real time (over ${protection.audioAheadMs} ms ahead); frames are dropped until it slows down`,
-          recoverable: true,
-          retryAfterMs: verdict.retryAfterMs
-        })
-      }
       return false
     })
 
@@ -519,36 +509,120 @@ export const runSession = Effect.fn("session")(function* (
       }
     })
 
-  let lastActivity = yield* Clock.currentTimeMillis
-  const onFrame = (frame: string | Uint8Array) =>
+  const onText = (text: string) =>
     Effect.gen(function* () {
-      lastActivity = yield* Clock.currentTimeMillis
-      if (typeof frame === "string") {
-        yield* debug("control frame", { bytes: frame.length })
-        const verdict = yield* connectionLimits.message
-        if (!verdict.allowed) {
-          const { max, windowMs } = protection.messagesPerConnection
-          return yield* reject(
-            { code: "rate_limited", message: `More than ${max} messages in ${windowMs} ms; this one was ignored` },
-            verdict.retryAfterMs
-          )
-        }
-        const decoded = decodeClientText(frame)
-        return yield* decoded._tag === "Success" ? onMessage(decoded.success) : reject(decoded.failure)
+      yield* debug("control frame", { bytes: text.length })
+      const verdict = connectionLimits.message()
+      if (!verdict.allowed) {
+        const { max, windowMs } = protection.messagesPerConnection
+        return yield* reject(
+          { code: "rate_limited", message: `More than ${max} messages in ${windowMs} ms; this one was ignored` },
+          verdict.retryAfterMs
+        )
       }
-      yield* debug("audio frame", { bytes: frame.byteLength })
-      if (sttInput === undefined) {
-        return yield* reject({ code: "session_not_started", message: "Send session.start before audio frames" })
-      }
-      const problem = checkAudioFrame(frame)
-      if (problem !== undefined) return yield* reject(problem)
-      if (formats !== undefined && !(yield* audioAllowed(frame, formats.input))) return
-      yield* offerToStt({ _tag: "Audio", pcm: frame })
+      const decoded = decodeClientText(text)
+      return yield* decoded._tag === "Success" ? onMessage(decoded.success) : reject(decoded.failure)
     })
+
+  // ---- audio, handled as each frame arrives ----
+
+  /** What an audio frame needs the reader fiber for: a refusal, or a notice for the client. */
+  type AudioOutcome =
+    | { readonly _tag: "Reject"; readonly problem: InboundProblem }
+    | { readonly _tag: "Notice"; readonly event: ServerEvent }
+
+  let throttled = false
+  /**
+   * Checks an audio frame and hands it to the STT, synchronously and without ever blocking: audio ahead of real time
+   * by more than STREAM_AUDIO_MAX_AHEAD_MS is refused, and when the STT is SttInputCapacity frames behind, audio is
+   * dropped; either way the client is told once per episode.
+   */
+  const takeAudio = (frame: Uint8Array): AudioOutcome | undefined => {
+    if (sttInput === undefined || formats === undefined) return notStartedAudio
+    const problem = checkAudioFrame(frame)
+    if (problem !== undefined) return { _tag: "Reject", problem }
+    const verdict = connectionLimits.audio((frame.byteLength / 2 / formats.input.sampleRate) * 1000)
+    if (!verdict.allowed) {
+      if (throttled) return undefined
+      throttled = true
+      return {
+        _tag: "Notice",
+        event: {
+          type: "error",
+          code: "rate_limited",
+          message: `Audio is arriving faster than real time (over ${protection.audioAheadMs} ms ahead); frames are dropped until it slows down`,
+          recoverable: true,
+          retryAfterMs: verdict.retryAfterMs
+        }
+      }
+    }
+    throttled = false
+    if (Queue.offerUnsafe(sttInput, { _tag: "Audio", pcm: frame })) {
+      dropping = false
+      return undefined
+    }
+    if (dropping) return undefined
+    dropping = true
+    return { _tag: "Notice", event: audioDroppedEvent }
+  }
+
+  const onAudioOutcome = (outcome: AudioOutcome | undefined) =>
+    outcome === undefined
+      ? Effect.void
+      : outcome._tag === "Reject"
+        ? reject(outcome.problem)
+        : outbox.event(outcome.event)
+
+  // ---- client frames ----
+
+  /**
+   * The reader fiber's queue, in arrival order: control messages, audio outcomes to report, and audio frames that
+   * arrived while something was still queued (so audio never overtakes the session.start or input.commit before it).
+   */
+  type Queued = string | Uint8Array | AudioOutcome
+  const queued = yield* Queue.unbounded<Queued, TransportEnd>()
+  let waiting = 0
+  let paused = false
+  const enqueue = (item: Queued) => {
+    waiting++
+    Queue.offerUnsafe(queued, item)
+    if (waiting >= ReadPauseAt && !paused) {
+      paused = true
+      transport.pause()
+    }
+  }
+  const handled = Effect.sync(() => {
+    waiting--
+    if (paused && waiting <= ReadResumeAt) {
+      paused = false
+      transport.resume()
+    }
+  })
+  const onQueued = (item: Queued) =>
+    (typeof item === "string"
+      ? onText(item)
+      : item instanceof Uint8Array
+        ? onAudioOutcome(takeAudio(item))
+        : onAudioOutcome(item)
+    ).pipe(Effect.ensuring(handled))
+
+  const clock = yield* Clock.Clock
+  let lastActivity = clock.currentTimeMillisUnsafe()
+  yield* transport.listen({
+    frame: (frame) => {
+      lastActivity = clock.currentTimeMillisUnsafe()
+      if (typeof frame === "string" || waiting > 0) return enqueue(frame)
+      const outcome = takeAudio(frame)
+      if (outcome !== undefined) enqueue(outcome)
+    },
+    end: (end) => {
+      Queue.failCauseUnsafe(queued, Cause.fail(end))
+    }
+  })
 
   // ---- lifetime ----
 
-  const readClient = Stream.runForEach(transport.incoming, onFrame).pipe(
+  const readClient = Stream.runForEach(Stream.fromQueue(queued), onQueued).pipe(
     Effect.as(new SessionEnd("client_closed", CloseCode.normal, "the client closed the connection")),
     Effect.catch((end) =>
       Effect.succeed(

@@ -1,5 +1,7 @@
 // What a session needs from its connection, so the actor runs the same over a real WebSocket and in tests.
-import type { Effect, Stream } from "effect"
+// Frames are pushed to a listener as they arrive (no fiber hop per frame): the session handles audio on the spot
+// and queues only control messages for its reader fiber.
+import type { Effect } from "effect"
 
 /** How the connection ended, as far as the session can tell. */
 export type TransportEnd =
@@ -7,9 +9,19 @@ export type TransportEnd =
   | { readonly _tag: "FrameTooLarge" }
   | { readonly _tag: "Broken"; readonly detail: string }
 
+export interface TransportListener {
+  /** Text frames as strings, binary frames as bytes, in arrival order. Called synchronously: must not block. */
+  readonly frame: (frame: string | Uint8Array) => void
+  /** The connection ended; no frame follows. Called at most once. */
+  readonly end: (end: TransportEnd) => void
+}
+
 export interface Transport {
-  /** Text frames as strings, binary frames as bytes, in arrival order; ends or fails when the connection does. */
-  readonly incoming: Stream.Stream<string | Uint8Array, TransportEnd>
+  /** Delivers every frame (also those that arrived before) and the end to `listener`; one listener per transport. */
+  readonly listen: (listener: TransportListener) => Effect.Effect<void>
+  /** Stops reading from the network (backpressure) until `resume`; frames already read are still delivered. */
+  readonly pause: () => void
+  readonly resume: () => void
   readonly send: (frame: string | Uint8Array) => Effect.Effect<void>
   readonly close: (code: number, reason: string) => Effect.Effect<void>
   /** Bytes handed to the connection and not yet taken by the network, when the transport can tell. */

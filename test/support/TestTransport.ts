@@ -1,7 +1,7 @@
 // An in-memory Transport: the test plays the client, pushing frames in and reading what the session sent.
-import { type Cause, Effect, Latch, Queue, Schema, Stream } from "effect"
+import { Effect, Latch, Schema } from "effect"
 import { ServerEvent } from "../../src/domain/Protocol.ts"
-import type { Transport, TransportEnd } from "../../src/session/Transport.ts"
+import type { Transport, TransportEnd, TransportListener } from "../../src/session/Transport.ts"
 
 const decodeEvent = Schema.decodeUnknownSync(ServerEvent)
 
@@ -11,6 +11,8 @@ export interface TestClient {
   readonly sendRaw: (frame: string | Uint8Array) => Effect.Effect<void>
   /** The client goes away (a clean close by default). */
   readonly disconnect: (end?: TransportEnd) => Effect.Effect<void>
+  /** How many times the session asked the transport to stop reading (backpressure on queued frames). */
+  readonly readPauses: () => number
   /** Every JSON event the session sent so far, validated against the protocol schema. */
   readonly events: () => ReadonlyArray<ServerEvent>
   /** Total bytes of binary (audio) frames received. */
@@ -28,13 +30,42 @@ export interface TestClient {
 export const settle = Effect.repeat(Effect.yieldNow, { times: 100 })
 
 export const makeTestClient = Effect.gen(function* () {
-  const inbound = yield* Queue.unbounded<string | Uint8Array, TransportEnd | Cause.Done>()
+  // Frames sent before the session listens wait here, as a socket's do.
+  let early: Array<string | Uint8Array> = []
+  let earlyEnd: TransportEnd | undefined
+  let listener: TransportListener | undefined
+  let ended = false
+  const deliver = (frame: string | Uint8Array) =>
+    Effect.sync(() => {
+      if (ended) return
+      if (listener === undefined) early.push(frame)
+      else listener.frame(frame)
+    }).pipe(Effect.andThen(settle))
+  const endWith = (end: TransportEnd) =>
+    Effect.sync(() => {
+      if (ended) return
+      ended = true
+      if (listener === undefined) earlyEnd = end
+      else listener.end(end)
+    }).pipe(Effect.andThen(settle))
+  let pausedReads = 0
   const events: Array<ServerEvent> = []
   let audio = 0
   let closed: { code: number; reason: string } | undefined
   const reading = yield* Latch.make(true)
   const transport: Transport = {
-    incoming: Stream.fromQueue(inbound),
+    listen: (next) =>
+      Effect.sync(() => {
+        listener = next
+        const frames = early
+        early = []
+        for (const frame of frames) next.frame(frame)
+        if (earlyEnd !== undefined) next.end(earlyEnd)
+      }),
+    pause: () => {
+      pausedReads++
+    },
+    resume: () => {},
     send: (frame) =>
       reading.whenOpen(
         Effect.sync(() => {
@@ -50,10 +81,10 @@ export const makeTestClient = Effect.gen(function* () {
   }
   const client: TestClient = {
     transport,
-    send: (message) => Queue.offer(inbound, JSON.stringify(message)).pipe(Effect.andThen(settle)),
-    sendRaw: (frame) => Queue.offer(inbound, frame).pipe(Effect.andThen(settle)),
-    disconnect: (end) =>
-      (end === undefined ? Queue.end(inbound) : Queue.fail(inbound, end)).pipe(Effect.andThen(settle)),
+    send: (message) => deliver(JSON.stringify(message)),
+    sendRaw: deliver,
+    disconnect: (end) => endWith(end ?? { _tag: "ClosedByPeer", code: 1000 }),
+    readPauses: () => pausedReads,
     events: () => events,
     audioBytes: () => audio,
     closed: () => closed,

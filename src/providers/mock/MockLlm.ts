@@ -5,8 +5,8 @@ import type { MockSettings } from "../../config/MockSettings.ts"
 import type { EnrichmentContext } from "../../domain/Enrichment.ts"
 import { delta, Llm, type LlmChunk, type LlmRequest } from "../../pipeline/Llm.ts"
 
-const money = (value: number, fiat: string) =>
-  `${value.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })} ${fiat.toUpperCase()}`
+const moneyFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })
+const money = (value: number, fiat: string) => `${moneyFormat.format(value)} ${fiat.toUpperCase()}`
 
 /** The mock's whole reply for a context: deterministic, so tests can expect it exactly. */
 export const mockReply = (context: EnrichmentContext): string => {

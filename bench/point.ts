@@ -1,0 +1,55 @@
+// One streaming point against the server alone, for iterating on a change: `node bench/point.ts <N> [seconds]`.
+// Same server set-up and generator as `npm run bench` (core 0 / core 1), prints pong and overhead percentiles, CPU per
+// frame and the server's own stage latencies. BENCH_CPU_PROF=<dir> writes the server's CPU profile there.
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { serverEnv } from "./lib/criticalPath.ts"
+import { freePort, startTarget } from "./run/proc.ts"
+import { streamStep } from "./run/scenarios.ts"
+
+const sessions = Number(process.argv[2] ?? 100)
+const seconds = Number(process.argv[3] ?? 8)
+if (!Number.isInteger(sessions) || sessions < 1 || sessions > 5000 || !(seconds > 0 && seconds <= 120)) {
+  console.error("usage: node bench/point.ts <sessions 1..5000> [measure seconds 1..120]")
+  process.exit(2)
+}
+const secret = randomBytes(32).toString("hex")
+const dataDir = mkdtempSync(join(tmpdir(), "vs-point-"))
+const port = await freePort()
+const server = await startTarget(
+  "server",
+  "src/main.ts",
+  [],
+  {
+    ...serverEnv(5000),
+    JWT_SECRET: secret,
+    STREAM_HOST: "127.0.0.1",
+    STREAM_WS_PORT: String(port),
+    STREAM_DATA_DIR: dataDir
+  },
+  port,
+  process.env.BENCH_SERVER_DIR
+)
+try {
+  const step = await streamStep(server, secret, sessions, {
+    rampMs: 1500,
+    measureMs: seconds * 1000,
+    holdMs: 1500,
+    turnPeriodMs: 5000,
+    speechMs: 1200
+  })
+  const stages = Object.entries(step.stagesMs)
+    .map(([k, v]) => `${k} ${v.p50}/${v.p99}`)
+    .join(", ")
+  console.log(
+    `N=${sessions} ${step.pass ? "pass" : `FAIL (${step.why.join("; ")})`}\n` +
+      `  pong p50/p99 ${step.pongMs.p50}/${step.pongMs.p99} ms; overhead p50/p99 ${step.firstAudioOverheadMs.p50}/${step.firstAudioOverheadMs.p99} ms (${step.turns} turns)\n` +
+      `  cpu ${step.cpuUsPerFrame} µs/frame (${step.cpuPct} % of a core); heap ${step.heapPerSessionKB} KB/session; rss ${step.rssPerSessionKB} KB/session; generator lag p99 ${step.generatorLagMs.p99} ms\n` +
+      `  server stages p50/p99 ms: ${stages}\n  errors ${JSON.stringify(step.errors)}`
+  )
+} finally {
+  await server.stop()
+  rmSync(dataDir, { recursive: true, force: true })
+}
