@@ -1,10 +1,11 @@
-// An in-process SqlClient over PGlite (Postgres compiled to WebAssembly), for machines without a PostgreSQL server.
-// PGlite is ONE backend session, so every statement and every transaction takes the single connection through a
-// semaphore of one permit: a transaction holds it from BEGIN to COMMIT/ROLLBACK, and statements of other fibers wait.
-// The SQL dialect and statement compiler are @effect/sql-pg's, and values are converted to match it (PgliteValues.ts).
+// A SqlClient over PGlite (Postgres compiled to WebAssembly), for machines without a PostgreSQL server. PGlite runs in
+// a worker thread of this process (PgliteWorker.ts, reached through PgliteWorkerClient.ts), so its synchronous work
+// does not stall the event loop. PGlite is ONE backend session, so every statement and every transaction takes the
+// single connection through a semaphore of one permit: a transaction holds it from BEGIN to COMMIT/ROLLBACK, and
+// statements of other fibers wait. The SQL dialect and statement compiler are @effect/sql-pg's, and values are
+// converted to match it (PgliteValues.ts): parameters to text here, results parsed in the worker.
 
 import { PgClient } from "@effect/sql-pg"
-import { PGlite, type Results } from "@electric-sql/pglite"
 import { Effect, Layer, Semaphore, Stream } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import type { Scope } from "effect/Scope"
@@ -25,7 +26,9 @@ import {
   UnknownError
 } from "effect/sql/SqlError"
 import { lockDataDir } from "./DataDirLock.ts"
-import { passThroughSerializers, resultParsers, toTextParameter, UnsupportedParameter } from "./PgliteValues.ts"
+import { toTextParameter, UnsupportedParameter } from "./PgliteValues.ts"
+import { PgliteWorkerClient } from "./PgliteWorkerClient.ts"
+import type { WorkerResult } from "./PgliteWorkerProtocol.ts"
 
 export interface PgliteOptions {
   /** Folder of the database files (created if missing, locked against other processes); undefined: in memory. */
@@ -74,46 +77,38 @@ type Rows = ReadonlyArray<Record<string, unknown>>
 type TransformRows = (<A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
 
 class PgliteConnection implements ScriptConnection {
-  readonly db: PGlite
-  constructor(db: PGlite) {
+  readonly db: PgliteWorkerClient
+  constructor(db: PgliteWorkerClient) {
     this.db = db
   }
 
-  /** One statement through the extended protocol. Uninterruptible: PGlite cannot cancel, so wait for the answer. */
-  private run<T>(sql: string, params: ReadonlyArray<unknown>, rowMode: "object" | "array", operation: string) {
+  /**
+   * One statement through the extended protocol. Uninterruptible: once sent to the worker it cannot be cancelled, so
+   * wait for the answer (and keep the connection until then).
+   */
+  private run(sql: string, params: ReadonlyArray<unknown>, rowMode: "object" | "array", operation: string) {
     return Effect.uninterruptible(
       Effect.tryPromise({
-        try: () => {
-          const converted = params.map(toTextParameter)
-          return this.db.query<T>(
-            sql,
-            converted.map((p) => p.text),
-            {
-              rowMode,
-              paramTypes: converted.map((p) => p.oid),
-              serializers: passThroughSerializers
-            }
-          )
-        },
+        try: () => this.db.request({ op: "query", sql, params: params.map(toTextParameter), rowMode }),
         catch: toSqlError(operation)
       })
     )
   }
 
   execute(sql: string, params: ReadonlyArray<unknown>, transformRows: TransformRows) {
-    const rows = Effect.map(this.run<Record<string, unknown>>(sql, params, "object", "execute"), (r) => r.rows as Rows)
+    const rows = Effect.map(this.run(sql, params, "object", "execute"), (r) => r.rows as Rows)
     return transformRows ? Effect.map(rows, transformRows) : rows
   }
-  executeRaw(sql: string, params: ReadonlyArray<unknown>): Effect.Effect<Results, SqlError> {
+  executeRaw(sql: string, params: ReadonlyArray<unknown>): Effect.Effect<WorkerResult, SqlError> {
     return this.run(sql, params, "object", "executeRaw")
   }
   executeStream(sql: string, params: ReadonlyArray<unknown>, transformRows: TransformRows) {
-    // No cursors in-process: the rows are read at once, then streamed.
+    // No cursors across the thread: the rows are read at once, then streamed.
     return Stream.fromIterableEffect(this.execute(sql, params, transformRows))
   }
   executeValues(sql: string, params: ReadonlyArray<unknown>) {
     return Effect.map(
-      this.run<ReadonlyArray<unknown>>(sql, params, "array", "executeValues"),
+      this.run(sql, params, "array", "executeValues"),
       (r) => r.rows as ReadonlyArray<ReadonlyArray<unknown>>
     )
   }
@@ -126,7 +121,7 @@ class PgliteConnection implements ScriptConnection {
   }
   executeScript(sql: string) {
     return Effect.uninterruptible(
-      Effect.tryPromise({ try: () => this.db.exec(sql), catch: toSqlError("executeScript") })
+      Effect.tryPromise({ try: () => this.db.request({ op: "exec", sql }), catch: toSqlError("executeScript") })
     ).pipe(Effect.asVoid)
   }
 }
@@ -134,7 +129,7 @@ class PgliteConnection implements ScriptConnection {
 /** PostgreSQL answers COMMIT with ROLLBACK when the transaction had failed; that must not pass for a commit. */
 const commit = (connection: Connection) =>
   Effect.flatMap(connection.executeRaw("COMMIT", []), (result) =>
-    (result as Results).command === "ROLLBACK"
+    (result as WorkerResult).command === "ROLLBACK"
       ? Effect.fail(
           new SqlError({
             reason: new UnknownError({
@@ -147,14 +142,11 @@ const commit = (connection: Connection) =>
       : Effect.void
   )
 
+/** PGlite opened in its worker for the current scope; on close, PGlite is closed and then the worker ended. */
 const open = (options: PgliteOptions) =>
   Effect.acquireRelease(
     Effect.tryPromise({
-      try: () =>
-        PGlite.create({
-          ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-          parsers: resultParsers
-        }),
+      try: () => PgliteWorkerClient.open({ dataDir: options.dataDir }),
       catch: (error) =>
         new SqlError({
           reason: new ConnectionError({
@@ -164,15 +156,18 @@ const open = (options: PgliteOptions) =>
           })
         })
     }),
-    (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
+    (db) => Effect.promise(() => db.close())
   )
 
-/** A SqlClient over a new PGlite instance, open for the current scope (then closed, and its folder unlocked). */
-export const make = Effect.fnUntraced(function* (
-  options: PgliteOptions
-): Effect.fn.Return<SqlClient.SqlClient, SqlError, Scope | Reactivity.Reactivity> {
-  if (options.dataDir !== undefined) yield* lockDataDir(options.dataDir, options.lockWaitMs)
-  const connection = new PgliteConnection(yield* open(options))
+/**
+ * A SqlClient over an open PGlite worker (one connection behind a semaphore). `make` is the usual way in; this one is
+ * for tests that need the worker itself.
+ */
+export const fromWorker = Effect.fnUntraced(function* (
+  db: PgliteWorkerClient,
+  address: string
+): Effect.fn.Return<SqlClient.SqlClient, never, Reactivity.Reactivity> {
+  const connection = new PgliteConnection(db)
   const semaphore = yield* Semaphore.make(1)
   // Held until the scope of the statement, stream or transaction closes.
   const lease = Effect.as(semaphore.takeScoped(1), connection as Connection)
@@ -187,9 +182,18 @@ export const make = Effect.fnUntraced(function* (
     spanAttributes: [
       ["db.system.name", "postgresql"],
       ["db.namespace", "pglite"],
-      ["server.address", options.dataDir ?? "memory"]
+      ["server.address", address]
     ]
   })
+})
+
+/** A SqlClient over a new PGlite instance, open for the current scope (then closed, and its folder unlocked). */
+export const make = Effect.fnUntraced(function* (
+  options: PgliteOptions
+): Effect.fn.Return<SqlClient.SqlClient, SqlError, Scope | Reactivity.Reactivity> {
+  // The lock is taken first, so it is released last: after PGlite closed and its worker ended.
+  if (options.dataDir !== undefined) yield* lockDataDir(options.dataDir, options.lockWaitMs)
+  return yield* fromWorker(yield* open(options), options.dataDir ?? "memory")
 })
 
 /** SqlClient over PGlite for the layer's lifetime. */

@@ -9,7 +9,8 @@
 // Results: int8 → bigint (PGlite: number when safe), date → "YYYY-MM-DD" (PGlite: Date), timestamp → Date from its UTC
 // fields (PGlite: local time), ±infinity timestamps → invalid Date (PGlite: ±Infinity), time → bigint microseconds
 // (PGlite: string). Known differences left: interval is a string here (@effect/sql-pg: an Interval object).
-import { PgTypes } from "@effect/sql-pg"
+// PgTypes alone, not the package index: the worker thread (PgliteWorker.ts) imports this file and need not load `pg`.
+import * as PgTypes from "@effect/sql-pg/PgTypes"
 
 const OID = PgTypes.OID
 const INT32_MIN = -2147483648
