@@ -1,6 +1,6 @@
 // Adapts an upgraded WebSocket to the session's Transport. The Effect Socket performs the handshake and owns the
 // connection's lifetime (closing it with the scope); frames are then read from the `ws` socket underneath, straight
-// into the session's listener, because the Effect reader hands each frame to a fiber (docs/decisions.md 29).
+// into the session's listener, because the Effect reader hands each frame to a fiber (docs/decisions.md 30).
 import { Effect } from "effect"
 import type { Socket } from "effect/socket/Socket"
 import type WebSocket from "ws"

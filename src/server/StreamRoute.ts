@@ -73,7 +73,7 @@ const handleStream = Effect.gen(function* () {
       }
       const { sessionId, shutdown } = admission.success
       const socket = yield* request.upgrade
-      // The raw `ws` socket under the Effect Socket (docs/decisions.md 1 and 29).
+      // The raw `ws` socket under the Effect Socket (docs/decisions.md 1 and 30).
       const connection = NodeHttpServerRequest.toIncomingMessage(request).socket
       const transport = yield* socketTransport(socket, () => webSocketOf(connection))
       yield* runSession(transport, { sessionId, userId: userId.success }, shutdown).pipe(

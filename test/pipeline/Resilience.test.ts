@@ -44,7 +44,9 @@ const guarded = (attempt: (n: number) => Stream.Stream<string, LlmError>, p: Por
     return { stream, times }
   })
 
-const runFork = <A, E>(stream: Stream.Stream<A, E>) => Effect.forkChild(Stream.runCollect(stream))
+/** Starts consuming `stream` and lets it reach its first wait before the test moves the clock. */
+const runFork = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.tap(Effect.forkChild(Stream.runCollect(stream)), () => Effect.repeat(Effect.yieldNow, { times: 20 }))
 
 describe("Resilience.guardStream", () => {
   it.effect("a provider that hangs fails with a retryable timeout after firstChunkTimeoutMs, on every attempt", () =>
