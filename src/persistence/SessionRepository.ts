@@ -88,42 +88,81 @@ export class SessionRepository extends Context.Service<
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
 
-      const writeOne = (input: StoreRecord) => {
-        // Postgres text cannot hold NUL; the protocol refuses it, and this keeps any that slipped through writable.
-        const record = withoutNul(input)
-        switch (record._tag) {
-          case "SessionStarted":
-            return sql`
-              INSERT INTO sessions (id, user_id, instance_id, started_at, client_info, input_format, output_format)
-              VALUES (${record.sessionId}, ${record.userId}, ${record.instanceId}, ${new Date(record.startedAt)},
-                      ${JSON.stringify(record.clientInfo)}::jsonb, ${JSON.stringify(record.inputFormat)}::jsonb,
-                      ${JSON.stringify(record.outputFormat)}::jsonb)
-              ON CONFLICT (id) DO NOTHING`
-          case "TurnCompleted":
-            return sql`
-              INSERT INTO turns (session_id, seq, input_kind, user_text, assistant_text, interrupted, error_code,
-                                 stt_ms, enrichment_ms, llm_first_token_ms, tts_first_byte_ms, first_audio_ms, total_ms,
-                                 started_at, ended_at)
-              VALUES (${record.sessionId}, ${record.seq}, ${record.inputKind}, ${record.userText},
-                      ${record.assistantText}, ${record.interrupted}, ${record.errorCode}, ${record.sttMs},
-                      ${record.enrichmentMs}, ${record.llmFirstTokenMs}, ${record.ttsFirstByteMs},
-                      ${record.firstAudioMs}, ${record.totalMs}, ${new Date(record.startedAt)},
-                      ${new Date(record.endedAt)})
-              ON CONFLICT (session_id, seq) DO NOTHING`
-          case "UsageRecorded":
-            return sql`
-              INSERT INTO provider_usage (id, session_id, turn_seq, provider, kind, audio_seconds, input_tokens,
-                                          output_tokens, characters, requests, errors, recorded_at)
-              VALUES (${record.id}, ${record.sessionId}, ${record.turnSeq}, ${record.provider}, ${record.kind},
-                      ${record.audioSeconds}, ${record.inputTokens}, ${record.outputTokens}, ${record.characters},
-                      ${record.requests}, ${record.errors}, ${new Date(record.recordedAt)})
-              ON CONFLICT (id) DO NOTHING`
-          case "SessionEnded":
-            return sql`
-              UPDATE sessions SET ended_at = ${new Date(record.endedAt)}, end_reason = ${record.reason}
-              WHERE id = ${record.sessionId} AND ended_at IS NULL`
-        }
-      }
+      type Record_<T extends StoreRecord["_tag"]> = Extract<StoreRecord, { _tag: T }>
+
+      const insertSession = (record: Record_<"SessionStarted">) => sql`
+        INSERT INTO sessions (id, user_id, instance_id, started_at, client_info, input_format, output_format)
+        VALUES (${record.sessionId}, ${record.userId}, ${record.instanceId}, ${new Date(record.startedAt)},
+                ${JSON.stringify(record.clientInfo)}::jsonb, ${JSON.stringify(record.inputFormat)}::jsonb,
+                ${JSON.stringify(record.outputFormat)}::jsonb)
+        ON CONFLICT (id) DO NOTHING`
+
+      const turnRow = (record: Record_<"TurnCompleted">) => ({
+        session_id: record.sessionId,
+        seq: record.seq,
+        input_kind: record.inputKind,
+        user_text: record.userText,
+        assistant_text: record.assistantText,
+        interrupted: record.interrupted,
+        error_code: record.errorCode,
+        stt_ms: record.sttMs,
+        enrichment_ms: record.enrichmentMs,
+        llm_first_token_ms: record.llmFirstTokenMs,
+        tts_first_byte_ms: record.ttsFirstByteMs,
+        first_audio_ms: record.firstAudioMs,
+        total_ms: record.totalMs,
+        started_at: new Date(record.startedAt),
+        ended_at: new Date(record.endedAt)
+      })
+
+      const usageRow = (record: Record_<"UsageRecorded">) => ({
+        id: record.id,
+        session_id: record.sessionId,
+        turn_seq: record.turnSeq,
+        provider: record.provider,
+        kind: record.kind,
+        audio_seconds: record.audioSeconds,
+        input_tokens: record.inputTokens,
+        output_tokens: record.outputTokens,
+        characters: record.characters,
+        requests: record.requests,
+        errors: record.errors,
+        recorded_at: new Date(record.recordedAt)
+      })
+
+      const endSession = (record: Record_<"SessionEnded">) => sql`
+        UPDATE sessions SET ended_at = ${new Date(record.endedAt)}, end_reason = ${record.reason}
+        WHERE id = ${record.sessionId} AND ended_at IS NULL`
+
+      /** At most this many rows per INSERT (PostgreSQL takes at most 65,535 parameters per statement). */
+      const rowsPerInsert = 500
+
+      /**
+       * A batch in one transaction: sessions first, then turns and usage as multi-row INSERTs (one statement per
+       * table, not per record), then session ends, so every row finds its session whatever order it was queued in.
+       */
+      const writeBatch = (input: ReadonlyArray<StoreRecord>) =>
+        Effect.gen(function* () {
+          // Postgres text cannot hold NUL; the protocol refuses it, and this keeps any that slipped through writable.
+          const records = input.map(withoutNul)
+          const of = <T extends StoreRecord["_tag"]>(tag: T) =>
+            records.filter((record): record is Record_<T> => record._tag === tag)
+          const chunks = <A>(rows: ReadonlyArray<A>) => {
+            const out: Array<ReadonlyArray<A>> = []
+            for (let i = 0; i < rows.length; i += rowsPerInsert) out.push(rows.slice(i, i + rowsPerInsert))
+            return out
+          }
+          for (const record of of("SessionStarted")) yield* insertSession(record)
+          for (const rows of chunks(of("TurnCompleted").map(turnRow))) {
+            yield* sql`INSERT INTO turns ${sql.insert(rows as [ReturnType<typeof turnRow>])}
+                       ON CONFLICT (session_id, seq) DO NOTHING`
+          }
+          for (const rows of chunks(of("UsageRecorded").map(usageRow))) {
+            yield* sql`INSERT INTO provider_usage ${sql.insert(rows as [ReturnType<typeof usageRow>])}
+                       ON CONFLICT (id) DO NOTHING`
+          }
+          for (const record of of("SessionEnded")) yield* endSession(record)
+        })
 
       const toSession = (row: Record<string, unknown>): SessionRow => ({
         id: String(row.id),
@@ -160,7 +199,7 @@ export class SessionRepository extends Context.Service<
         s.input_format, s.output_format, (SELECT count(*) FROM turns t WHERE t.session_id = s.id) AS turn_count`
 
       return SessionRepository.of({
-        writeBatch: (records) => sql.withTransaction(Effect.forEach(records, writeOne, { discard: true })),
+        writeBatch: (records) => sql.withTransaction(writeBatch(records)),
         closeAbandoned: ({ instanceId, ownStartedBefore, staleBefore, now }) =>
           sql`
             UPDATE sessions SET ended_at = ${now}, end_reason = 'aborted'
