@@ -2,7 +2,9 @@
 // same HS256 JWT, answers `session.start` and `ping`, finds the end of speech with the same energy endpointer as the
 // mock STT, and after the same configured delays sends reply audio bursts of the same sizes, framed by
 // `response.audio.start` / `response.audio.done`. `node bench/baseline.ts '<json>'`; prints `Listening on <port>`.
+
 import { createServer } from "node:http"
+import type { Duplex } from "node:stream"
 import { jwtVerify } from "jose"
 import { WebSocketServer } from "ws"
 import { EnergyEndpointer } from "../src/audio/EnergyEndpointer.ts"
@@ -51,12 +53,16 @@ wss.on("connection", (ws) => {
     bursts.forEach((burst, i) => {
       const timer = setTimeout(() => {
         timers.delete(timer)
+        // A burst leaves in one write, as the server's outbox writes what it has queued (corked socket).
+        const socket = (ws as unknown as { readonly _socket?: Duplex })._socket
+        socket?.cork()
         if (i === 0) ws.send(JSON.stringify({ type: "response.audio.start", turn: thisTurn, format }))
         for (const frame of burst.frames) ws.send(frame)
         if (i === bursts.length - 1) {
           ws.send(JSON.stringify({ type: "response.audio.done", turn: thisTurn, bytes: totalBytes, durationMs: 0 }))
           ws.send(JSON.stringify({ type: "response.done", turn: thisTurn }))
         }
+        socket?.uncork()
       }, burst.atMs)
       timers.add(timer)
     })

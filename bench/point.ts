@@ -38,7 +38,8 @@ try {
     measureMs: seconds * 1000,
     holdMs: 1500,
     turnPeriodMs: 5000,
-    speechMs: 1200
+    // BENCH_SPEECH_MS=0: silence only (no turns), to separate the cost of incoming audio from that of replies.
+    speechMs: Number(process.env.BENCH_SPEECH_MS ?? 1200)
   })
   const stages = Object.entries(step.stagesMs)
     .map(([k, v]) => `${k} ${v.p50}/${v.p99}`)

@@ -17,14 +17,18 @@ export const llmTelemetry = (provider: string, model: string) => {
     register: calls.register,
     call: <E>(run: Guarded<LlmChunk, E>) =>
       calls.stream(run, {
-        perElement: (chunk, tally) => {
-          if (chunk._tag !== "Usage") return Effect.void
-          tally.input_tokens = (tally.input_tokens ?? 0) + chunk.inputTokens
-          tally.output_tokens = (tally.output_tokens ?? 0) + chunk.outputTokens
-          return Effect.andThen(
-            calls.usage(M.providerInputTokens, chunk.inputTokens),
-            calls.usage(M.providerOutputTokens, chunk.outputTokens)
-          )
+        perChunk: (chunks, tally) => {
+          let input = 0
+          let output = 0
+          for (const chunk of chunks) {
+            if (chunk._tag !== "Usage") continue
+            input += chunk.inputTokens
+            output += chunk.outputTokens
+          }
+          if (input === 0 && output === 0) return Effect.void
+          tally.input_tokens = (tally.input_tokens ?? 0) + input
+          tally.output_tokens = (tally.output_tokens ?? 0) + output
+          return Effect.andThen(calls.usage(M.providerInputTokens, input), calls.usage(M.providerOutputTokens, output))
         }
       })
   }
@@ -37,9 +41,9 @@ export const ttsTelemetry = (provider: string) => {
     call: <E>(text: string, run: Guarded<Uint8Array, E>) =>
       calls.stream(run, {
         perAttempt: calls.usage(M.providerCharacters, text.length),
-        perElement: (pcm, tally) =>
+        perChunk: (pcms, tally) =>
           Effect.sync(() => {
-            tally.audio_bytes = (tally.audio_bytes ?? 0) + pcm.byteLength
+            for (const pcm of pcms) tally.audio_bytes = (tally.audio_bytes ?? 0) + pcm.byteLength
           })
       })
   }

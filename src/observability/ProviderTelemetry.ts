@@ -43,13 +43,14 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
 
   /**
    * One call: `run` gets the function that marks each attempt (retries call it again), `perAttempt` is usage billed
-   * per attempt, `perElement` reads usage off the output into `tally` (span attributes and counters).
+   * per attempt, `perChunk` reads usage off each chunk of output into `tally` (span attributes and counters). Output
+   * is observed a chunk (array) at a time, so a burst of elements costs one step, not one per element.
    */
   const stream = <A, E, R>(
     run: (attempt: Attempt) => Stream.Stream<A, E, R>,
     options: {
       readonly perAttempt?: Effect.Effect<void>
-      readonly perElement?: (element: A, tally: Record<string, number>) => Effect.Effect<void>
+      readonly perChunk?: (elements: ReadonlyArray<A>, tally: Record<string, number>) => Effect.Effect<void>
     } = {}
   ): Stream.Stream<A, E, R> =>
     Stream.suspend(() => {
@@ -67,20 +68,17 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
           )
         )
       const body = Stream.unwrap(
-        Effect.map(Clock.currentTimeMillis, (startedAt) =>
-          run(attempt).pipe(
-            Stream.tap((element) =>
-              Effect.andThen(
-                firstOutputMs === undefined
-                  ? Effect.map(Clock.currentTimeMillis, (now) => {
-                      firstOutputMs = now - startedAt
-                    })
-                  : Effect.void,
-                options.perElement === undefined ? Effect.void : options.perElement(element, tally)
-              )
-            )
+        Effect.map(Clock.clockWith(Effect.succeed), (clock) => {
+          const startedAt = clock.currentTimeMillisUnsafe()
+          return run(attempt).pipe(
+            Stream.mapArrayEffect((elements) => {
+              if (firstOutputMs === undefined) firstOutputMs = clock.currentTimeMillisUnsafe() - startedAt
+              return options.perChunk === undefined
+                ? Effect.succeed(elements)
+                : Effect.as(options.perChunk(elements, tally), elements)
+            })
           )
-        )
+        })
       )
       return traceStream(`${kind}.provider`, { provider, ...attributes }, body, (exit) => ({
         outcome: outcomeOf(exit, reasonOf),
@@ -128,10 +126,9 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
         return usage(M.providerAudioSeconds, seconds)
       })
       return input.pipe(
-        Stream.tap((item) => {
-          if (item._tag !== "Audio") return Effect.void
-          pendingMs += durationMs(format, item.pcm.byteLength)
-          return pendingMs >= 1000 ? flush : Effect.void
+        Stream.mapArrayEffect((items) => {
+          for (const item of items) if (item._tag === "Audio") pendingMs += durationMs(format, item.pcm.byteLength)
+          return pendingMs >= 1000 ? Effect.as(flush, items) : Effect.succeed(items)
         }),
         Stream.ensuring(flush)
       )

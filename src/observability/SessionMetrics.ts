@@ -75,8 +75,11 @@ export const countingErrors = <O extends { readonly event: (event: ServerEvent) 
 /** A transport that counts the binary (reply audio) bytes it writes. */
 export const countingAudio = (transport: Transport): Transport => ({
   ...transport,
-  send: (frame) =>
-    typeof frame === "string"
-      ? transport.send(frame)
-      : Effect.andThen(transport.send(frame), Metric.update(M.outboundAudioBytes, frame.byteLength))
+  sendAll: (frames) =>
+    Effect.suspend(() => {
+      let audioBytes = 0
+      for (const frame of frames) if (typeof frame !== "string") audioBytes += frame.byteLength
+      const sent = transport.sendAll(frames)
+      return audioBytes === 0 ? sent : Effect.andThen(sent, Metric.update(M.outboundAudioBytes, audioBytes))
+    })
 })

@@ -133,16 +133,20 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
     Stream.flatMap((sentence) => speech.within(tts.synthesize(sentence, request.outputFormat)))
   )
 
-  const outcome = yield* Stream.runForEach(audio, (pcm) =>
-    Effect.gen(function* () {
-      if (progress.ttsFirstByteMs === null) {
-        progress.ttsFirstByteMs = yield* since(ttsStart ?? llmStart)
-        progress.firstAudioMs = yield* since(request.startedAt)
-        yield* io.event({ type: "response.audio.start", turn, format: request.outputFormat })
-      }
-      audioBytes += pcm.byteLength
-      yield* io.audio(pcm, turn)
-    })
+  // A chunk (array) of audio at a time: a burst from the TTS is queued in one step.
+  const sendAudio = (pcms: ReadonlyArray<Uint8Array>) => {
+    for (const pcm of pcms) audioBytes += pcm.byteLength
+    return Effect.forEach(pcms, (pcm) => io.audio(pcm, turn), { discard: true })
+  }
+  const outcome = yield* Stream.runForEachArray(audio, (pcms) =>
+    progress.ttsFirstByteMs !== null
+      ? sendAudio(pcms)
+      : Effect.gen(function* () {
+          progress.ttsFirstByteMs = yield* since(ttsStart ?? llmStart)
+          progress.firstAudioMs = yield* since(request.startedAt)
+          yield* io.event({ type: "response.audio.start", turn, format: request.outputFormat })
+          yield* sendAudio(pcms)
+        })
   ).pipe(
     Effect.onExit((exit) => speech.end(exit, durationMs(request.outputFormat, audioBytes) / 1000)),
     Effect.as<ReplyOutcome>({ _tag: "Done", textSent: "" }),

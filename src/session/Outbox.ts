@@ -39,22 +39,28 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, max
   const discarded = new Set<number>()
   const overflow = yield* Deferred.make<void>()
   let overflowed = false
-  const fits = (data: string | Uint8Array) => {
+  /** Whether `data` may join the `batchBytes` already written in this wake-up without passing the bound. */
+  const fits = (data: string | Uint8Array, batchBytes: number) => {
     if (overflowed) return false
-    const pending = transport.pendingBytes?.() ?? 0
+    const pending = (transport.pendingBytes?.() ?? 0) + batchBytes
     if (pending + sizeOf(data) <= maxPendingBytes || pending === 0) return true
     overflowed = true
     return false
   }
-  const write = (frame: Frame) =>
-    frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)
-      ? Effect.void
-      : fits(frame.data)
-        ? transport.send(frame.data)
-        : Deferred.succeed(overflow, undefined)
-  // One wake-up writes everything queued meanwhile, in order.
+  /** One wake-up writes everything queued meanwhile, in order, as one batch (one system call for many frames). */
   const writeAll = (frames: ReadonlyArray<Frame>) =>
-    frames.length === 1 ? write(frames[0]!) : Effect.forEach(frames, write, { discard: true })
+    Effect.suspend(() => {
+      const batch: Array<string | Uint8Array> = []
+      let batchBytes = 0
+      for (const frame of frames) {
+        if (frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)) continue
+        if (!fits(frame.data, batchBytes)) break
+        batch.push(frame.data)
+        batchBytes += sizeOf(frame.data)
+      }
+      const written = batch.length === 0 ? Effect.void : transport.sendAll(batch)
+      return overflowed ? Effect.andThen(written, Deferred.succeed(overflow, undefined)) : written
+    })
   const writer = yield* Effect.forkScoped(
     Effect.whileLoop({
       while: () => true,

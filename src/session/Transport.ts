@@ -22,7 +22,8 @@ export interface Transport {
   /** Stops reading from the network (backpressure) until `resume`; frames already read are still delivered. */
   readonly pause: () => void
   readonly resume: () => void
-  readonly send: (frame: string | Uint8Array) => Effect.Effect<void>
+  /** Sends frames in order, as few writes as the connection allows. */
+  readonly sendAll: (frames: ReadonlyArray<string | Uint8Array>) => Effect.Effect<void>
   readonly close: (code: number, reason: string) => Effect.Effect<void>
   /** Bytes handed to the connection and not yet taken by the network, when the transport can tell. */
   readonly pendingBytes?: () => number

@@ -120,11 +120,11 @@ describe("limits inside a session", () => {
       let buffered = 0
       const notReading = (t: Transport): Transport => ({
         ...t,
-        send: (frame) =>
+        sendAll: (frames) =>
           Effect.andThen(
-            t.send(frame),
+            t.sendAll(frames),
             Effect.sync(() => {
-              buffered += typeof frame === "string" ? frame.length : frame.byteLength
+              for (const frame of frames) buffered += typeof frame === "string" ? frame.length : frame.byteLength
             })
           ),
         pendingBytes: () => buffered

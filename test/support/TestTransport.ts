@@ -49,6 +49,14 @@ export const makeTestClient = Effect.gen(function* () {
       else listener.end(end)
     }).pipe(Effect.andThen(settle))
   let pausedReads = 0
+  const send = (frame: string | Uint8Array) =>
+    reading.whenOpen(
+      Effect.sync(() => {
+        if (closed !== undefined) throw new Error("send after close")
+        if (typeof frame === "string") events.push(decodeEvent(JSON.parse(frame)))
+        else audio += frame.byteLength
+      })
+    )
   const events: Array<ServerEvent> = []
   let audio = 0
   let closed: { code: number; reason: string } | undefined
@@ -66,14 +74,7 @@ export const makeTestClient = Effect.gen(function* () {
       pausedReads++
     },
     resume: () => {},
-    send: (frame) =>
-      reading.whenOpen(
-        Effect.sync(() => {
-          if (closed !== undefined) throw new Error("send after close")
-          if (typeof frame === "string") events.push(decodeEvent(JSON.parse(frame)))
-          else audio += frame.byteLength
-        })
-      ),
+    sendAll: (frames) => Effect.forEach(frames, send, { discard: true }),
     close: (code, reason) =>
       Effect.sync(() => {
         closed = { code, reason }
