@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { serverEnv } from "./lib/criticalPath.ts"
 import { freePort, startTarget } from "./run/proc.ts"
-import { streamStep } from "./run/scenarios.ts"
+import { connectBurst, streamStep } from "./run/scenarios.ts"
 
 const sessions = Number(process.argv[2] ?? 100)
 const seconds = Number(process.argv[3] ?? 8)
@@ -33,6 +33,14 @@ const server = await startTarget(
   process.env.BENCH_SERVER_DIR
 )
 try {
+  // BENCH_CONNECTS=<n>: also a burst of n connects at 100/s (connect + JWT + admission latency), before streaming.
+  const connects = Number(process.env.BENCH_CONNECTS ?? 0)
+  if (connects > 0) {
+    const burst = await connectBurst(server, secret, connects, 100)
+    console.log(
+      `connect: upgrade p50/p99 ${burst.connectMs.p50}/${burst.connectMs.p99} ms, started p99 ${burst.startedMs.p99} ms, errors ${burst.errors}`
+    )
+  }
   const step = await streamStep(server, secret, sessions, {
     rampMs: 1500,
     measureMs: seconds * 1000,

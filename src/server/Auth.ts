@@ -1,4 +1,5 @@
 // JWT admission: where a client may put its token, and HS256 verification with jose (exp required, sub = user id).
+import { webcrypto } from "node:crypto"
 import { Clock, Effect, Redacted, Schema } from "effect"
 import { errors as JoseErrors, jwtVerify } from "jose"
 import { ProtocolName } from "../domain/Protocol.ts"
@@ -47,6 +48,27 @@ const classify = (error: unknown): Unauthorized => {
   return new Unauthorized({ reason: "malformed", message: "The token is not a valid JWT" })
 }
 
+/**
+ * The HMAC key of a secret, imported once: importing it for every token would cost each connect an extra trip
+ * through WebCrypto (and the event loop). One secret is in use at a time; a new one replaces it.
+ */
+let cachedKey: { readonly secret: string; readonly key: Promise<webcrypto.CryptoKey> } | undefined
+const hmacKey = (secret: string): Promise<webcrypto.CryptoKey> => {
+  if (cachedKey?.secret !== secret) {
+    cachedKey = {
+      secret,
+      key: webcrypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["verify"]
+      )
+    }
+  }
+  return cachedKey.key
+}
+
 /** Verifies an HS256 token; succeeds with the user id from `sub`. */
 export const verifyToken = (token: string | undefined, secret: Redacted.Redacted<string>) =>
   Effect.gen(function* () {
@@ -56,10 +78,14 @@ export const verifyToken = (token: string | undefined, secret: Redacted.Redacted
         message: "A JWT is required: Authorization: Bearer <jwt>, subprotocol bearer.<jwt>, or ?token=<jwt>"
       })
     }
-    const key = new TextEncoder().encode(Redacted.value(secret))
     const currentDate = new Date(yield* Clock.currentTimeMillis)
     const { payload } = yield* Effect.tryPromise({
-      try: () => jwtVerify(token, key, { algorithms: ["HS256"], requiredClaims: ["exp", "sub"], currentDate }),
+      try: async () =>
+        jwtVerify(token, await hmacKey(Redacted.value(secret)), {
+          algorithms: ["HS256"],
+          requiredClaims: ["exp", "sub"],
+          currentDate
+        }),
       catch: classify
     })
     if (typeof payload.sub !== "string" || payload.sub.length === 0 || payload.sub.length > 256) {
