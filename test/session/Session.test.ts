@@ -344,6 +344,28 @@ describe("Session", () => {
     }).pipe(Effect.provide(pipelineLayer()))
   )
 
+  it.effect("audio sent in the same read as session.start waits for it and is heard, never refused", () =>
+    Effect.gen(function* () {
+      const client = yield* makeTestClient
+      const shutdown = yield* Deferred.make<void>()
+      yield* Effect.forkChild(Effect.scoped(runSession(client.transport, info, shutdown)))
+      // 1 s of speech and 600 ms of silence arrive with session.start, before the session has handled anything.
+      const frames = Array.from({ length: 80 }, (_, i) => frame20ms(i < 50))
+      yield* client.sendBurst([{ type: "session.start" }, ...frames])
+      // More than 64 frames were waiting: the session stopped reading the socket, then resumed once it caught up.
+      assert.strictEqual(client.readPauses(), 1)
+      assert.strictEqual(client.readResumes(), 1)
+      yield* TestClock.adjust(5000)
+      assert.deepStrictEqual(errorCodes(client), [])
+      assert.strictEqual(client.events()[0]?.type, "session.started")
+      assert.deepStrictEqual(
+        ofType(client.events(), "transcript.final").map((e) => e.text),
+        ["What is the price of bitcoin today?"]
+      )
+      assert.strictEqual(ofType(client.events(), "response.done").length, 1)
+    }).pipe(Effect.provide(pipelineLayer()))
+  )
+
   it.effect("a commit on silence gives no_speech; a commit right after an endpointed utterance adds nothing", () =>
     Effect.gen(function* () {
       const { client } = yield* start

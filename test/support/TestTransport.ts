@@ -11,8 +11,11 @@ export interface TestClient {
   readonly sendRaw: (frame: string | Uint8Array) => Effect.Effect<void>
   /** The client goes away (a clean close by default). */
   readonly disconnect: (end?: TransportEnd) => Effect.Effect<void>
-  /** How many times the session asked the transport to stop reading (backpressure on queued frames). */
+  /** Frames arriving together, as from one read of the socket: no fiber runs between them. */
+  readonly sendBurst: (frames: ReadonlyArray<string | Uint8Array | object>) => Effect.Effect<void>
+  /** How many times the session asked the transport to stop reading (backpressure on queued frames), and to resume. */
   readonly readPauses: () => number
+  readonly readResumes: () => number
   /** Every JSON event the session sent so far, validated against the protocol schema. */
   readonly events: () => ReadonlyArray<ServerEvent>
   /** Total bytes of binary (audio) frames received. */
@@ -49,6 +52,7 @@ export const makeTestClient = Effect.gen(function* () {
       else listener.end(end)
     }).pipe(Effect.andThen(settle))
   let pausedReads = 0
+  let resumedReads = 0
   const send = (frame: string | Uint8Array) =>
     reading.whenOpen(
       Effect.sync(() => {
@@ -73,7 +77,9 @@ export const makeTestClient = Effect.gen(function* () {
     pause: () => {
       pausedReads++
     },
-    resume: () => {},
+    resume: () => {
+      resumedReads++
+    },
     sendAll: (frames) => Effect.forEach(frames, send, { discard: true }),
     close: (code, reason) =>
       Effect.sync(() => {
@@ -85,7 +91,17 @@ export const makeTestClient = Effect.gen(function* () {
     send: (message) => deliver(JSON.stringify(message)),
     sendRaw: deliver,
     disconnect: (end) => endWith(end ?? { _tag: "ClosedByPeer", code: 1000 }),
+    sendBurst: (frames) =>
+      Effect.sync(() => {
+        for (const frame of frames) {
+          const data = typeof frame === "string" || frame instanceof Uint8Array ? frame : JSON.stringify(frame)
+          if (ended) return
+          if (listener === undefined) early.push(data)
+          else listener.frame(data)
+        }
+      }).pipe(Effect.andThen(settle)),
     readPauses: () => pausedReads,
+    readResumes: () => resumedReads,
     events: () => events,
     audioBytes: () => audio,
     closed: () => closed,
