@@ -1,6 +1,6 @@
 // Mock LLM: a reply built from the enrichment context, streamed word by word at a configured rate
-// after a configured first-token delay, all through Effect's Clock.
-import { Effect, Layer, Stream } from "effect"
+// after a configured first-token delay, each token at its due time from the request, all through Effect's Clock.
+import { Clock, Effect, Layer, Stream } from "effect"
 import type { MockSettings } from "../../config/MockSettings.ts"
 import type { EnrichmentContext } from "../../domain/Enrichment.ts"
 import { delta, Llm, type LlmChunk, type LlmRequest } from "../../pipeline/Llm.ts"
@@ -43,14 +43,27 @@ export const makeMockLlm = (settings: MockSettings): Llm["Service"] => ({
   stream: (request) => {
     const tokens = tokenize(mockReply(request.context))
     const usage: LlmChunk = { _tag: "Usage", inputTokens: promptTokens(request), outputTokens: tokens.length }
-    return Stream.fromIterable(tokens).pipe(
-      Stream.mapEffect((token, index) =>
-        Effect.as(
-          Effect.sleep(index === 0 ? settings.llmFirstTokenDelayMs : 1000 / settings.llmTokensPerSecond),
-          delta(token)
+    // Token i is due at first-token delay + i / rate after the request, as a provider's stream would deliver it: a
+    // timer that fires late here does not push the later tokens back.
+    return Stream.unwrap(
+      Effect.map(Clock.currentTimeMillis, (requestedAt) =>
+        Stream.fromIterable(tokens).pipe(
+          Stream.mapEffect((token, index) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              Effect.as(
+                Effect.sleep(
+                  Math.max(
+                    0,
+                    requestedAt + settings.llmFirstTokenDelayMs + (index * 1000) / settings.llmTokensPerSecond - now
+                  )
+                ),
+                delta(token)
+              )
+            )
+          ),
+          Stream.concat(Stream.make(usage))
         )
-      ),
-      Stream.concat(Stream.make(usage))
+      )
     )
   }
 })
