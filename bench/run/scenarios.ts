@@ -78,9 +78,15 @@ export const streamStep = async (target: Target, secret: string, n: number, timi
       cpuEnd = target.cpuMs()
       windowMs = performance.now() - windowStart
       framesInWindow = Number(line.split(" ")[1])
-      pending = target.gc().then((m) => {
-        loaded = m
-      })
+      // The forced GC (two full collections, ~100 ms each) stops the target: wait until the turns that ended in the
+      // window have had their first audio, or the pause would land in their latency. The sessions are still open
+      // (the generator holds them for holdMs after the window).
+      const settleMs = Math.min(timing.holdMs - 100, CriticalPathMs + 400)
+      pending = new Promise((resolve) => setTimeout(resolve, settleMs)).then(() =>
+        target.gc().then((m) => {
+          loaded = m
+        })
+      )
     }
   })
   await pending
