@@ -73,7 +73,7 @@ const tick = (slot: number, at: number) => {
     sessions.push(new BenchSession(sessions.length, tokens[sessions.length]!, config, metrics))
   }
   if (config.mode === "connect") return
-  for (const session of sessions) session.tick(slot, at)
+  for (const session of sessions) session.tick(slot)
 }
 
 const finish = async () => {
@@ -114,8 +114,10 @@ const finish = async () => {
     audioDoneBytes: metrics.audioDoneBytes,
     durationMs: Math.round(end - t0)
   }
-  say(`RESULT ${JSON.stringify(result)}`)
-  process.exit(0)
+  // Exit once the line is flushed: stdout is a socket to the orchestrator, and exiting at once cut results over
+  // ~150 KB (e.g. the pong times of 800 sessions), which then never arrived.
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`, () => process.exit(0))
+  setTimeout(() => process.exit(0), 10_000) // bounded even if the orchestrator stops reading
 }
 
 let slot = 0

@@ -1,21 +1,56 @@
 // One simulated client of the load generator: a WebSocket with a JWT, `session.start`, and the bookkeeping of its
 // turns (end of speech → first audio, audio bytes against `response.audio.done`) and pings. The generator's single
-// slot timer drives it through `tick`; it owns no timer.
-import WebSocket from "ws"
+// slot timer drives it through `tick`; it owns no timer while streaming.
+//
+// The WebSocket client is the generator's own (WsWire.ts) on a raw TCP socket: a slot costs a session one socket write
+// of a frame built at start-up (ping and audio frame together when both are due), and received audio is only counted
+// in one shared read buffer, never copied. What it measures and how it reports failures follow `ws`'s client: connect
+// errors, `http_<status>` for a refused upgrade, `close_<code>` (1006 without a close frame) for an unexpected close;
+// it answers the server's pings and completes close handshakes like `ws`.
+import { connect, type Socket } from "node:net"
 import { FrameMs, SilenceFrame, SpeechFrames } from "../lib/audio.ts"
 import type { LoadgenConfig } from "../lib/loadgenTypes.ts"
 import type { Metrics } from "./Metrics.ts"
+import {
+  CloseNormalFrame,
+  clientFrame,
+  clientTextFrame,
+  type FrameHandler,
+  FrameReader,
+  handshake,
+  Opcode,
+  parseResponseHead,
+  pingThen
+} from "./WsWire.ts"
 
-const zeroMask = (mask: Buffer) => {
-  mask.fill(0) // a zero mask lets `ws` skip masking: the generator must stay cheap
-}
+/** Wire frames of the microphone audio, built once: every session sends these very buffers. */
+const SpeechWire = SpeechFrames.map((frame) => clientFrame(Opcode.binary, frame))
+const SilenceWire = clientFrame(Opcode.binary, SilenceFrame)
+const SessionStartWire = clientTextFrame(JSON.stringify({ type: "session.start", client: { name: "bench" } }))
 
-export class BenchSession {
-  readonly ws: WebSocket
+/** One read buffer for every socket: reads are handled synchronously, one at a time, and nothing keeps the bytes. */
+const ReadBuffer = Buffer.allocUnsafe(256 * 1024)
+
+/** `ws`'s close timeout: a socket whose close handshake gets no answer is destroyed after it. */
+const CloseTimeoutMs = 30_000
+
+/** Where the WebSocket is: upgrading, open, or closing (a close frame sent or received, or the socket dropped). */
+const State = { Connecting: 0, Open: 1, Closing: 2 } as const
+type State = (typeof State)[keyof typeof State]
+
+export class BenchSession implements FrameHandler {
   readonly index: number
+  private readonly socket: Socket
+  private readonly reader: FrameReader
   private readonly metrics: Metrics
   private readonly config: LoadgenConfig
   private readonly openedAt = performance.now()
+  private readonly accept: string
+  private state: State = State.Connecting
+  /** The HTTP response head read so far (latin1), until the upgrade completes. */
+  private head = ""
+  private closeSent = false
+  private closeCode = 1006
   started = false
   closed = false
   leaving = false
@@ -29,44 +64,92 @@ export class BenchSession {
   private turnBytes = 0
   private gotAudio = false
   private armed = false
+  private readonly speechSlots: number
+  private readonly endSlot: number
+  private readonly periodSlots: number
 
   constructor(index: number, token: string, config: LoadgenConfig, metrics: Metrics) {
     this.index = index
     this.config = config
     this.metrics = metrics
-    this.ws = new WebSocket(config.url, {
-      headers: { authorization: `Bearer ${token}` },
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-      generateMask: zeroMask
-    })
-    this.ws.on("open", () => {
-      metrics.connectMs.push(performance.now() - this.openedAt)
-      this.ws.send(JSON.stringify({ type: "session.start", client: { name: "bench" } }))
-    })
-    this.ws.on("message", (data, isBinary) => (isBinary ? this.onAudio(data as Buffer) : this.onEvent(String(data))))
-    this.ws.on("error", () => {
-      if (!this.started) metrics.connectErrors++
-    })
-    this.ws.on("unexpected-response", (_req, res) => {
-      metrics.countError(`http_${res.statusCode}`)
-      this.ws.terminate()
-    })
-    this.ws.on("close", (code) => {
-      if (!this.leaving) {
-        metrics.unexpectedCloses++
-        metrics.countError(`close_${code}`)
+    this.reader = new FrameReader(this)
+    this.speechSlots = config.speechMs / FrameMs
+    this.endSlot = this.speechSlots + config.endpointSilenceMs / FrameMs - 1
+    this.periodSlots = config.turnPeriodMs / FrameMs
+    const url = new URL(config.url)
+    const { request, accept } = handshake(url, { Authorization: `Bearer ${token}` })
+    this.accept = accept
+    this.socket = connect({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || 80),
+      noDelay: true,
+      onread: {
+        buffer: ReadBuffer,
+        callback: (bytes: number, buffer: Uint8Array) => {
+          this.onRead(buffer as Buffer, bytes)
+          return true
+        }
       }
-      this.closed = true
     })
+    this.socket.write(request, "latin1")
+    this.socket.on("error", () => {
+      // `ws` reports socket errors only before the upgrade (as its own 'error'); afterwards the close tells.
+      if (this.state === State.Connecting && !this.started) this.metrics.connectErrors++
+    })
+    this.socket.on("close", () => this.onSocketClose())
+  }
+
+  private onRead(buffer: Buffer, bytes: number) {
+    if (this.state !== State.Connecting) {
+      this.reader.push(buffer, 0, bytes)
+      return
+    }
+    const before = this.head.length
+    this.head += buffer.toString("latin1", 0, bytes)
+    const end = this.head.indexOf("\r\n\r\n")
+    if (end < 0) {
+      if (this.head.length > 16384) this.abortHandshake()
+      return
+    }
+    const { status, headers } = parseResponseHead(this.head.slice(0, end))
+    this.head = ""
+    if (status !== 101) {
+      this.metrics.countError(`http_${status}`)
+      this.abortHandshake()
+      return
+    }
+    if (headers.upgrade?.toLowerCase() !== "websocket" || headers["sec-websocket-accept"] !== this.accept) {
+      this.abortHandshake()
+      return
+    }
+    this.state = State.Open
+    this.metrics.connectMs.push(performance.now() - this.openedAt)
+    this.socket.write(SessionStartWire)
+    const rest = end + 4 - before
+    if (rest < bytes) this.reader.push(buffer, rest, bytes)
+  }
+
+  /** What `ws` does on a failed handshake: an 'error' (a connect error before `session.started`), then the close. */
+  private abortHandshake() {
+    if (!this.started) this.metrics.connectErrors++
+    this.state = State.Closing
+    this.socket.destroy()
+  }
+
+  private onSocketClose() {
+    this.closed = true
+    if (!this.leaving) {
+      this.metrics.unexpectedCloses++
+      this.metrics.countError(`close_${this.closeCode}`)
+    }
   }
 
   /** Starts the turn cycle at `slot` plus a random phase within one turn period. */
   private begin(slot: number) {
-    this.firstSlot = slot + Math.floor(Math.random() * (this.config.turnPeriodMs / FrameMs))
+    this.firstSlot = slot + Math.floor(Math.random() * this.periodSlots)
   }
 
-  private onEvent(text: string) {
+  onText(text: string) {
     const event = JSON.parse(text) as { type: string; bytes?: number; code?: string; id?: number }
     switch (event.type) {
       case "session.started":
@@ -115,37 +198,62 @@ export class BenchSession {
     }
   }
 
-  private onAudio(data: Buffer) {
-    const now = performance.now()
-    this.turnBytes += data.length
+  /** A whole binary (reply audio) message: only its size and, for the first of a turn, its time matter. */
+  onBinary(bytes: number) {
+    this.turnBytes += bytes
     if (this.endOfSpeechAt !== undefined && this.armed) {
-      if (this.config.record) this.metrics.recorded.push([now - this.endOfSpeechAt, data.length])
-      if (!this.gotAudio && this.endMeasured) this.metrics.firstAudioMs.push(now - this.endOfSpeechAt)
+      if (this.config.record || (!this.gotAudio && this.endMeasured)) {
+        const now = performance.now()
+        if (this.config.record) this.metrics.recorded.push([now - this.endOfSpeechAt, bytes])
+        if (!this.gotAudio && this.endMeasured) this.metrics.firstAudioMs.push(now - this.endOfSpeechAt)
+      }
       this.gotAudio = true
     }
   }
 
-  /** Sends this slot's frame (speech, silence) and, every 500 ms, a ping. */
-  tick(slot: number, now: number) {
-    if (!this.started || this.closed || this.leaving) return
-    if ((slot + this.index) % (500 / FrameMs) === 0) {
-      this.pings.set(++this.pingSeq, now)
-      this.ws.send(JSON.stringify({ type: "ping", id: this.pingSeq }))
+  /** `ws` answers pings with a pong carrying the same payload. */
+  onPing(payload: Buffer) {
+    if (this.state === State.Open) this.socket.write(clientFrame(Opcode.pong, payload))
+  }
+
+  /** The server's close frame: answer it (unless this side began the handshake) and end the socket, as `ws`. */
+  onClose(payload: Buffer) {
+    this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005
+    if (!this.closeSent) {
+      this.closeSent = true
+      this.socket.write(clientFrame(Opcode.close, payload))
     }
-    const speechSlots = this.config.speechMs / FrameMs
-    const silenceSlots = this.config.endpointSilenceMs / FrameMs
+    this.state = State.Closing
+    this.socket.end()
+  }
+
+  /** `ws` emits an 'error' (a connect error before `session.started`) and the close has no close frame (1006). */
+  onProtocolError(_reason: string) {
+    if (!this.started) this.metrics.connectErrors++
+    this.state = State.Closing
+    this.socket.destroy()
+  }
+
+  /** Sends this slot's frame (speech, silence) and, every 500 ms, a ping before it: one write. */
+  tick(slot: number) {
+    if (!this.started || this.closed || this.leaving || this.state !== State.Open) return
     const position = slot - this.firstSlot
-    const cycle = position < 0 ? -1 : position % (this.config.turnPeriodMs / FrameMs)
+    const cycle = position < 0 ? -1 : position % this.periodSlots
     if (cycle === 0) {
       if (this.endOfSpeechAt !== undefined && !this.gotAudio && this.endMeasured) this.metrics.turnsMissingAudio++
       this.endOfSpeechAt = undefined
     }
-    const speaking = cycle >= 0 && cycle < speechSlots
-    this.ws.send(speaking ? SpeechFrames[cycle % SpeechFrames.length]! : SilenceFrame)
+    const frame = cycle >= 0 && cycle < this.speechSlots ? SpeechWire[cycle % SpeechWire.length]! : SilenceWire
+    if ((slot + this.index) % (500 / FrameMs) === 0) {
+      // Timed when it leaves (not at the slot's start): later sessions of a slot go out later, and that delay is
+      // the generator's, not the target's.
+      this.pings.set(++this.pingSeq, performance.now())
+      this.socket.write(pingThen(this.pingSeq, frame))
+    } else this.socket.write(frame)
     this.framesSent++
     this.metrics.framesSent++
     if (this.metrics.measuring) this.metrics.framesSentInWindow++
-    if (cycle === speechSlots + silenceSlots - 1) {
+    if (cycle === this.endSlot) {
       // This frame completes the endpointing silence: the server's STT sees the end of speech on it.
       this.endOfSpeechAt = performance.now()
       this.armed = false
@@ -165,10 +273,22 @@ export class BenchSession {
     return count
   }
 
+  /** A close handshake (status 1000) or, unclean, dropping the socket (`ws`'s `close(1000)` / `terminate()`). */
   leave(clean: boolean) {
     this.leaving = true
-    if (clean) this.ws.close(1000)
-    else this.ws.terminate()
+    if (this.closed) return
+    if (this.state === State.Connecting) {
+      this.abortHandshake() // `ws` closing before the upgrade: an aborted handshake
+      return
+    }
+    if (!clean || this.state === State.Closing) {
+      if (!clean) this.socket.destroy()
+      return
+    }
+    this.state = State.Closing
+    this.closeSent = true
+    this.socket.write(CloseNormalFrame)
+    setTimeout(() => this.socket.destroy(), CloseTimeoutMs).unref()
   }
 }
 
