@@ -61,6 +61,20 @@ export const makeLimits = (shared: RateLimiter.RateLimiter, local: RateLimiter.R
   return { check }
 }
 
+/** Limits of one instance, in memory: nothing to wait for or fall back from, so no timeout around each check. */
+export const localLimitsLayer = Layer.effect(
+  Limits,
+  Effect.gen(function* () {
+    const local = yield* RateLimiter.make.pipe(Effect.provide(Layer.fresh(RateLimiter.layerStoreMemory)))
+    const check = (name: LimitName, key: string, limit: RateLimit): Effect.Effect<Verdict> =>
+      consumeOnce(local, name, key, limit).pipe(
+        Effect.orElseSucceed(() => Allowed),
+        Effect.tap((verdict) => (verdict.allowed ? Effect.void : countRateLimited(name)))
+      )
+    return { check }
+  })
+)
+
 /** Limits over the RateLimiter in context, with a fresh in-memory limiter as the fail-open fallback. */
 export const limitsLayer = (timeoutMs: number) =>
   Layer.effect(

@@ -3,7 +3,7 @@
 import { Effect, Layer } from "effect"
 import { RateLimiter } from "effect/persistence"
 import { AppConfig } from "../config/AppConfig.ts"
-import { limitsLayer } from "./Limits.ts"
+import { limitsLayer, localLimitsLayer } from "./Limits.ts"
 import { registerProtectionSeries } from "./ProtectionMetrics.ts"
 import { redisLayer } from "./RedisClient.ts"
 import { redisLeasesLayer } from "./RedisLeases.ts"
@@ -15,13 +15,7 @@ export const ProtectionLive = Layer.unwrap(
     const { protection } = yield* AppConfig
     const timeout = protection.redisTimeoutMs
     if (protection.redisUrl === undefined) {
-      return Layer.mergeAll(
-        limitsLayer(timeout).pipe(
-          Layer.provide(RateLimiter.layer),
-          Layer.provide(Layer.fresh(RateLimiter.layerStoreMemory))
-        ),
-        RegisteredSeries
-      )
+      return Layer.mergeAll(localLimitsLayer, RegisteredSeries)
     }
     const store = RateLimiter.layerStoreRedis({ prefix: `${protection.redisPrefix}ratelimit:` })
     return Layer.mergeAll(
