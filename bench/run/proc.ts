@@ -1,7 +1,7 @@
 // Child processes of a benchmark run: the server under test and the baseline pinned to core 0, the load generator
 // to core 1 (with `taskset` when it exists), their output lines, CPU time from /proc and forced-GC memory readings.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { createWriteStream, readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import type { LoadgenConfig, LoadgenResult } from "../lib/loadgenTypes.ts"
 
@@ -89,7 +89,9 @@ export const startTarget = async (
   const hook = new URL("../gcHook.ts", import.meta.url).href
   // BENCH_CPU_PROF=<dir>: the target writes a V8 CPU profile there when it exits.
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : []
-  const [command, ...rest] = pinned(0, ["--expose-gc", ...prof, "--import", hook, script, ...args])
+  // BENCH_NODE_FLAGS="<flags>": extra Node/V8 flags for the targets (e.g. --trace-gc), for diagnosis.
+  const extra = process.env.BENCH_NODE_FLAGS?.split(" ").filter((flag) => flag.length > 0) ?? []
+  const [command, ...rest] = pinned(0, ["--expose-gc", ...extra, ...prof, "--import", hook, script, ...args])
   const child = spawn(command!, rest, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
   const listeners = new Set<(line: string) => void>()
   lines(child, listeners)
@@ -98,6 +100,9 @@ export const startTarget = async (
     stderr = (stderr + chunk.toString()).slice(-4000)
   }
   child.stderr!.on("data", keep)
+  // BENCH_TARGET_LOG=<file>: the targets' standard output (appended), e.g. what --trace-gc prints.
+  if (process.env.BENCH_TARGET_LOG !== undefined)
+    child.stdout!.pipe(createWriteStream(process.env.BENCH_TARGET_LOG, { flags: "a" }))
   child.stdout!.on("data", keep)
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
   const httpUrl = `http://127.0.0.1:${port}`

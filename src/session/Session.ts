@@ -356,20 +356,16 @@ export const runSession = Effect.fn("session")(function* (
    */
   const runStt = (input: Queue.Queue<SttInput, Cause.Done>, format: AudioFormat) => {
     let failures = 0
-    const once = Stream.runForEach(
-      stt.transcribe(Stream.fromQueue(input), format).pipe(
-        Stream.tap(() =>
-          Effect.sync(() => {
-            failures = 0
-          })
-        )
-      ),
-      onSttEvent
-    ).pipe(
+    const once = Stream.runForEach(stt.transcribe(Stream.fromQueue(input), format), (event) => {
+      failures = 0
+      return onSttEvent(event)
+    }).pipe(
       // The input never ends while the session lives, so an STT stream that ends has failed too; so has one that
       // crashed. Either way the session keeps speech recognition by restarting it.
       Effect.andThen(
-        Effect.fail(new SttError({ reason: "protocol", retryable: true, message: "the recognition stream ended" }))
+        Effect.suspend(() =>
+          Effect.fail(new SttError({ reason: "protocol", retryable: true, message: "the recognition stream ended" }))
+        )
       ),
       Effect.catchDefect((defect) =>
         Effect.logError("speech recognition crashed", defect).pipe(
