@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { serverEnv } from "./lib/criticalPath.ts"
+import { databaseEnv, serverEnv } from "./lib/criticalPath.ts"
 import { freePort, startTarget } from "./run/proc.ts"
 import { connectBurst, streamStep } from "./run/scenarios.ts"
 
@@ -27,7 +27,8 @@ const server = await startTarget(
     JWT_SECRET: secret,
     STREAM_HOST: "127.0.0.1",
     STREAM_WS_PORT: String(port),
-    STREAM_DATA_DIR: dataDir
+    STREAM_DATA_DIR: dataDir,
+    ...databaseEnv()
   },
   port,
   process.env.BENCH_SERVER_DIR

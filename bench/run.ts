@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { CriticalPathMs, MockDelays, serverEnv } from "./lib/criticalPath.ts"
+import { CriticalPathMs, databaseEnv, databaseName, MockDelays, serverEnv } from "./lib/criticalPath.ts"
 import { toSchedule } from "./lib/schedule.ts"
 import { round, slope } from "./lib/stats.ts"
 import { Plans } from "./run/plan.ts"
@@ -25,7 +25,9 @@ const serverPort = await freePort()
 // BENCH_SERVER_DIR: benchmark the server of another checkout (e.g. `git archive HEAD`), default this one.
 const serverDir = process.env.BENCH_SERVER_DIR ?? Root
 
-log(`plan ${plan.name}; ${pinning}; critical path ${CriticalPathMs.toFixed(0)} ms; server in ${serverDir}`)
+log(
+  `plan ${plan.name}; ${pinning}; database ${databaseName()}; critical path ${CriticalPathMs.toFixed(0)} ms; server in ${serverDir}`
+)
 const server = await startTarget(
   "server",
   "src/main.ts",
@@ -35,7 +37,8 @@ const server = await startTarget(
     JWT_SECRET: secret,
     STREAM_HOST: "127.0.0.1",
     STREAM_WS_PORT: String(serverPort),
-    STREAM_DATA_DIR: dataDir
+    STREAM_DATA_DIR: dataDir,
+    ...databaseEnv()
   },
   serverPort,
   serverDir
@@ -141,6 +144,7 @@ try {
     date: new Date().toISOString(),
     machine: machine(),
     pinning,
+    database: databaseName(),
     serverDir,
     criticalPathMs: CriticalPathMs,
     mockDelays: MockDelays,

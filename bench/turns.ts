@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { SignJWT } from "jose"
 import WebSocket from "ws"
-import { serverEnv } from "./lib/criticalPath.ts"
+import { databaseEnv, serverEnv } from "./lib/criticalPath.ts"
 import { freePort, startTarget } from "./run/proc.ts"
 
 const clients = Number(process.argv[2] ?? 20)
@@ -34,7 +34,8 @@ const server = await startTarget(
     JWT_SECRET: secret,
     STREAM_HOST: "127.0.0.1",
     STREAM_WS_PORT: String(port),
-    STREAM_DATA_DIR: dataDir
+    STREAM_DATA_DIR: dataDir,
+    ...databaseEnv()
   },
   port
 )

@@ -43,3 +43,14 @@ export const serverEnv = (maxSessions: number): Record<string, string> => ({
   STREAM_RATE_LIMIT_MESSAGES_MAX: "1000000",
   STREAM_LOG_LEVEL: "warn"
 })
+
+/**
+ * BENCH_DATABASE_URL=<postgres url>: the server under test writes to that PostgreSQL instead of its embedded PGlite
+ * (PostgreSQL's memory is then outside the measured process). The URL itself is never printed.
+ */
+export const databaseEnv = (): Record<string, string> =>
+  process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}
+
+/** Which database the server under test uses, for the report. */
+export const databaseName = () =>
+  process.env.BENCH_DATABASE_URL ? "PostgreSQL (BENCH_DATABASE_URL)" : "embedded PGlite"
