@@ -1,9 +1,11 @@
 // Shared rate limits (connection attempts per user and per IP, turns per user) over Effect's RateLimiter. The store
-// is memory or Redis (ProtectionLive). A store failure or timeout fails OPEN: the request is counted on a local
-// in-memory limiter instead, the failure is counted (voice_stream_protection_store_failures_total) and logged.
-import { Context, Duration, Effect, Layer } from "effect"
+// is Redis (ProtectionLive), or, for one instance, in-memory windows (MemoryWindows.ts). A store failure or timeout
+// fails OPEN: the request is counted on local in-memory windows instead, the failure is counted
+// (voice_stream_protection_store_failures_total) and logged.
+import { Clock, Context, Duration, Effect, Layer } from "effect"
 import { RateLimiter } from "effect/persistence"
 import type { RateLimit } from "../config/ProtectionSettings.ts"
+import { MemoryWindows } from "./MemoryWindows.ts"
 import { countRateLimited, countStoreFailure, type LimitName } from "./ProtectionMetrics.ts"
 
 export type Verdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number }
@@ -30,11 +32,20 @@ export const consumeOnce = (limiter: RateLimiter.RateLimiter, name: LimitName, k
     )
   )
 
+/** One count on in-memory windows, as a Verdict (never fails). */
+export const takeLocal = (local: MemoryWindows, name: LimitName, key: string, limit: RateLimit) =>
+  Clock.clockWith((clock) =>
+    Effect.sync((): Verdict => {
+      const waitMs = local.take(`${name}:${key}`, limit, clock.currentTimeMillisUnsafe())
+      return waitMs === 0 ? Allowed : { allowed: false, retryAfterMs: Math.max(1, Math.ceil(waitMs)) }
+    })
+  )
+
 /**
  * Limits over `shared` (the configured store), falling back to `local` when the shared store fails or takes longer
  * than `timeoutMs`.
  */
-export const makeLimits = (shared: RateLimiter.RateLimiter, local: RateLimiter.RateLimiter, timeoutMs: number) => {
+export const makeLimits = (shared: RateLimiter.RateLimiter, local: MemoryWindows, timeoutMs: number) => {
   let degraded = false
   const check = (name: LimitName, key: string, limit: RateLimit): Effect.Effect<Verdict> =>
     consumeOnce(shared, name, key, limit).pipe(
@@ -53,7 +64,7 @@ export const makeLimits = (shared: RateLimiter.RateLimiter, local: RateLimiter.R
             degraded = true
             yield* Effect.logWarning("rate limit store failed; failing open to per-instance limits")
           }
-          return yield* consumeOnce(local, name, key, limit).pipe(Effect.orElseSucceed(() => Allowed))
+          return yield* takeLocal(local, name, key, limit)
         })
       ),
       Effect.tap((verdict) => (verdict.allowed ? Effect.void : countRateLimited(name)))
@@ -62,18 +73,14 @@ export const makeLimits = (shared: RateLimiter.RateLimiter, local: RateLimiter.R
 }
 
 /** Limits of one instance, in memory: nothing to wait for or fall back from, so no timeout around each check. */
-export const localLimitsLayer = Layer.effect(
-  Limits,
-  Effect.gen(function* () {
-    const local = yield* RateLimiter.make.pipe(Effect.provide(Layer.fresh(RateLimiter.layerStoreMemory)))
-    const check = (name: LimitName, key: string, limit: RateLimit): Effect.Effect<Verdict> =>
-      consumeOnce(local, name, key, limit).pipe(
-        Effect.orElseSucceed(() => Allowed),
-        Effect.tap((verdict) => (verdict.allowed ? Effect.void : countRateLimited(name)))
-      )
-    return { check }
-  })
-)
+export const localLimitsLayer = Layer.sync(Limits, () => {
+  const local = new MemoryWindows()
+  const check = (name: LimitName, key: string, limit: RateLimit): Effect.Effect<Verdict> =>
+    takeLocal(local, name, key, limit).pipe(
+      Effect.tap((verdict) => (verdict.allowed ? Effect.void : countRateLimited(name)))
+    )
+  return { check }
+})
 
 /** Limits over the RateLimiter in context, with a fresh in-memory limiter as the fail-open fallback. */
 export const limitsLayer = (timeoutMs: number) =>
@@ -81,7 +88,6 @@ export const limitsLayer = (timeoutMs: number) =>
     Limits,
     Effect.gen(function* () {
       const shared = yield* RateLimiter.RateLimiter
-      const local = yield* RateLimiter.make.pipe(Effect.provide(Layer.fresh(RateLimiter.layerStoreMemory)))
-      return makeLimits(shared, local, timeoutMs)
+      return makeLimits(shared, new MemoryWindows(), timeoutMs)
     })
   )
