@@ -12,7 +12,7 @@ import { toSchedule } from "./lib/schedule.ts"
 import { round, slope } from "./lib/stats.ts"
 import { Plans } from "./run/plan.ts"
 import { freePort, pinning, Root, startTarget, type Target } from "./run/proc.ts"
-import { machine, writeDocs } from "./run/report.ts"
+import { machine, table, writeDocs } from "./run/report.ts"
 import { calibrate, connectBurst, type LeakRound, leakRound, type StepResult, streamStep } from "./run/scenarios.ts"
 
 const plan = Plans[process.argv.includes("--quick") ? "quick" : "full"]
@@ -165,6 +165,8 @@ try {
   spawnSync(join(Root, "node_modules/.bin/biome"), ["format", "--write", file], { stdio: "ignore" })
   // BENCH_NO_DOCS=1: keep docs/benchmarks.md as it is (e.g. when measuring another checkout for comparison).
   if (process.env.BENCH_NO_DOCS === undefined) writeDocs(result)
+  // The figures, each beside the baseline's and their ratio, as written to docs/benchmarks.md.
+  console.log(`\n${table(result)}\n`)
   log(
     `wrote ${file}${process.env.BENCH_NO_DOCS === undefined ? " and docs/benchmarks.md" : ""} (${result.durationS} s)`
   )
