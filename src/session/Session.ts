@@ -4,13 +4,7 @@ import { Cause, Clock, Deferred, Duration, Effect, Exit, FiberHandle, Queue, Str
 import { AppConfig } from "../config/AppConfig.ts"
 import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Audio.ts"
 import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
-import {
-  type ClientMessage,
-  MaxTextInputLength,
-  ProtocolName,
-  type ServerEvent,
-  type SessionStart
-} from "../domain/Protocol.ts"
+import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
 import { countingAudio, countingErrors } from "../observability/SessionMetrics.ts"
 import { observeTurn } from "../observability/TurnTelemetry.ts"
 import { SessionStore } from "../persistence/SessionStore.ts"
@@ -22,31 +16,17 @@ import { Stt, SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
 import { Tts } from "../pipeline/Tts.ts"
 import { makeConnectionLimits } from "../protection/ConnectionLimits.ts"
 import { Limits } from "../protection/Limits.ts"
+import { AudioGate, type AudioOutcome, SttInputCapacity } from "./AudioGate.ts"
 import { BadMessageWindow } from "./BadMessageWindow.ts"
 import { Conversation } from "./Conversation.ts"
-import { checkAudioFrame, decodeClientText, type InboundProblem } from "./Inbound.ts"
+import { decodeClientText, type InboundProblem } from "./Inbound.ts"
 import { makeOutbox } from "./Outbox.ts"
 import type { Transport, TransportEnd } from "./Transport.ts"
 import { Utterances } from "./Utterances.ts"
 
-/** Audio frames buffered between the socket and the STT; beyond it audio is dropped (audio_dropped), never waited on. */
-export const SttInputCapacity = 256
-
 /** Frames queued for the reader fiber at which the socket stops being read, and where reading resumes. */
 const ReadPauseAt = 64
 const ReadResumeAt = 16
-
-const notStartedAudio = {
-  _tag: "Reject",
-  problem: { code: "session_not_started", message: "Send session.start before audio frames" }
-} as const
-
-const audioDroppedEvent: ServerEvent = {
-  type: "error",
-  code: "audio_dropped",
-  message: `Speech recognition is ${SttInputCapacity} frames behind; audio is being dropped until it catches up`,
-  recoverable: true
-}
 
 export interface SessionInfo {
   readonly sessionId: string
@@ -98,6 +78,8 @@ export const runSession = Effect.fn("session")(function* (
   const { protection } = config
   const limits = yield* Limits
   const connectionLimits = yield* makeConnectionLimits(protection)
+  // Audio is checked and handed to the STT where it arrives (decision 30).
+  const audio = new AudioGate(connectionLimits, protection.audioAheadMs)
   const replyHandle = yield* FiberHandle.make<void>()
   const sttTimer = yield* FiberHandle.make<void>()
 
@@ -436,6 +418,7 @@ export const runSession = Effect.fn("session")(function* (
       }
       const input = yield* Queue.bounded<SttInput, Cause.Done>(SttInputCapacity)
       sttInput = input
+      audio.open(input, formats.input)
       yield* Effect.forkScoped(runStt(input, formats.input))
       yield* Effect.logInfo("session started", {
         input: formats.input.sampleRate,
@@ -450,19 +433,6 @@ export const runSession = Effect.fn("session")(function* (
         output: formats.output,
         limits: { maxFrameBytes: config.maxFrameBytes, maxTextLength: MaxTextInputLength }
       })
-    })
-
-  let dropping = false
-  /** Hands a commit to the STT without blocking the reader; a full STT input means audio is being dropped. */
-  const offerToStt = (item: SttInput) =>
-    Effect.suspend(() => {
-      if (sttInput === undefined || Queue.offerUnsafe(sttInput, item)) {
-        dropping = false
-        return Effect.void
-      }
-      if (dropping) return Effect.void
-      dropping = true
-      return outbox.event(audioDroppedEvent)
     })
 
   /** Counts a turn against the user's limit; when refused, tells the client (with `turn` if it has seen it). */
@@ -493,7 +463,7 @@ export const runSession = Effect.fn("session")(function* (
         case "input.commit": {
           // Only an utterance in progress waits for its final; a commit after an endpointed one adds nothing.
           if (utterances.hearing) yield* markSpeechEnded
-          return yield* offerToStt({ _tag: "Commit" })
+          return yield* onAudioOutcome(audio.commit())
         }
         case "input.text": {
           if (!(yield* turnAllowed(undefined))) return
@@ -520,48 +490,7 @@ export const runSession = Effect.fn("session")(function* (
       return yield* decoded._tag === "Success" ? onMessage(decoded.success) : reject(decoded.failure)
     })
 
-  // ---- audio, handled as each frame arrives ----
-
-  /** What an audio frame needs the reader fiber for: a refusal, or a notice for the client. */
-  type AudioOutcome =
-    | { readonly _tag: "Reject"; readonly problem: InboundProblem }
-    | { readonly _tag: "Notice"; readonly event: ServerEvent }
-
-  let throttled = false
-  /**
-   * Checks an audio frame and hands it to the STT, synchronously and without ever blocking: audio ahead of real time
-   * by more than STREAM_AUDIO_MAX_AHEAD_MS is refused, and when the STT is SttInputCapacity frames behind, audio is
-   * dropped; either way the client is told once per episode.
-   */
-  const takeAudio = (frame: Uint8Array): AudioOutcome | undefined => {
-    if (sttInput === undefined || formats === undefined) return notStartedAudio
-    const problem = checkAudioFrame(frame)
-    if (problem !== undefined) return { _tag: "Reject", problem }
-    const verdict = connectionLimits.audio((frame.byteLength / 2 / formats.input.sampleRate) * 1000)
-    if (!verdict.allowed) {
-      if (throttled) return undefined
-      throttled = true
-      return {
-        _tag: "Notice",
-        event: {
-          type: "error",
-          code: "rate_limited",
-          message: `Audio is arriving faster than real time (over ${protection.audioAheadMs} ms ahead); frames are dropped until it slows down`,
-          recoverable: true,
-          retryAfterMs: verdict.retryAfterMs
-        }
-      }
-    }
-    throttled = false
-    if (Queue.offerUnsafe(sttInput, { _tag: "Audio", pcm: frame })) {
-      dropping = false
-      return undefined
-    }
-    if (dropping) return undefined
-    dropping = true
-    return { _tag: "Notice", event: audioDroppedEvent }
-  }
-
+  /** What an audio frame or a commit needs the reader for (AudioGate.ts). */
   const onAudioOutcome = (outcome: AudioOutcome | undefined) =>
     outcome === undefined
       ? Effect.void
@@ -598,7 +527,7 @@ export const runSession = Effect.fn("session")(function* (
     (typeof item === "string"
       ? onText(item)
       : item instanceof Uint8Array
-        ? onAudioOutcome(takeAudio(item))
+        ? onAudioOutcome(audio.audio(item))
         : onAudioOutcome(item)
     ).pipe(Effect.ensuring(handled))
 
@@ -608,7 +537,7 @@ export const runSession = Effect.fn("session")(function* (
     frame: (frame) => {
       lastActivity = clock.currentTimeMillisUnsafe()
       if (typeof frame === "string" || waiting > 0) return enqueue(frame)
-      const outcome = takeAudio(frame)
+      const outcome = audio.audio(frame)
       if (outcome !== undefined) enqueue(outcome)
     },
     end: (end) => {
