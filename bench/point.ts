@@ -2,11 +2,7 @@
 // Same server set-up and generator as `npm run bench` (core 0 / core 1), prints pong and overhead percentiles, CPU per
 // frame and the server's own stage latencies. BENCH_CPU_PROF=<dir> writes the server's CPU profile there.
 import { randomBytes } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { databaseEnv, serverEnv } from "./lib/criticalPath.ts"
-import { freePort, startTarget } from "./run/proc.ts"
+import { startServerUnderTest } from "./run/proc.ts"
 import { connectBurst, streamStep } from "./run/scenarios.ts"
 
 const sessions = Number(process.argv[2] ?? 100)
@@ -16,23 +12,7 @@ if (!Number.isInteger(sessions) || sessions < 1 || sessions > 5000 || !(seconds 
   process.exit(2)
 }
 const secret = randomBytes(32).toString("hex")
-const dataDir = mkdtempSync(join(tmpdir(), "vs-point-"))
-const port = await freePort()
-const server = await startTarget(
-  "server",
-  "src/main.ts",
-  [],
-  {
-    ...serverEnv(5000),
-    JWT_SECRET: secret,
-    STREAM_HOST: "127.0.0.1",
-    STREAM_WS_PORT: String(port),
-    STREAM_DATA_DIR: dataDir,
-    ...databaseEnv()
-  },
-  port,
-  process.env.BENCH_SERVER_DIR
-)
+const server = await startServerUnderTest(secret, {}, process.env.BENCH_SERVER_DIR)
 try {
   // BENCH_CONNECTS=<n>: also three bursts of n connects at 100/s (connect + JWT + admission latency), before streaming.
   const connects = Number(process.env.BENCH_CONNECTS ?? 0)
@@ -61,5 +41,4 @@ try {
   )
 } finally {
   await server.stop()
-  rmSync(dataDir, { recursive: true, force: true })
 }

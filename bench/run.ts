@@ -4,45 +4,27 @@
 // table in docs/benchmarks.md. Loopback only; every loop is bounded.
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { CriticalPathMs, databaseEnv, databaseName, MockDelays, serverEnv } from "./lib/criticalPath.ts"
+import { CriticalPathMs, databaseName, MockDelays } from "./lib/criticalPath.ts"
 import { toSchedule } from "./lib/schedule.ts"
 import { round, slope } from "./lib/stats.ts"
 import { Plans } from "./run/plan.ts"
-import { freePort, pinning, Root, startTarget, type Target } from "./run/proc.ts"
+import { freePort, pinning, Root, startServerUnderTest, startTarget, type Target } from "./run/proc.ts"
 import { machine, table, writeDocs } from "./run/report.ts"
 import { calibrate, connectBurst, type LeakRound, leakRound, type StepResult, streamStep } from "./run/scenarios.ts"
 
 const plan = Plans[process.argv.includes("--quick") ? "quick" : "full"]
 const began = Date.now()
 const secret = randomBytes(32).toString("hex")
-const dataDir = mkdtempSync(join(tmpdir(), "vs-bench-"))
 const log = (text: string) => console.log(`[${((Date.now() - began) / 1000).toFixed(0).padStart(4)} s] ${text}`)
-const maxSessions = 5000
-const serverPort = await freePort()
 // BENCH_SERVER_DIR: benchmark the server of another checkout (e.g. `git archive HEAD`), default this one.
 const serverDir = process.env.BENCH_SERVER_DIR ?? Root
 
 log(
   `plan ${plan.name}; ${pinning}; database ${databaseName()}; critical path ${CriticalPathMs.toFixed(0)} ms; server in ${serverDir}`
 )
-const server = await startTarget(
-  "server",
-  "src/main.ts",
-  [],
-  {
-    ...serverEnv(maxSessions),
-    JWT_SECRET: secret,
-    STREAM_HOST: "127.0.0.1",
-    STREAM_WS_PORT: String(serverPort),
-    STREAM_DATA_DIR: dataDir,
-    ...databaseEnv()
-  },
-  serverPort,
-  serverDir
-)
+const server = await startServerUnderTest(secret, {}, serverDir)
 let baseline: Target | undefined
 try {
   const calibration = await calibrate(server, secret)
@@ -173,5 +155,4 @@ try {
 } finally {
   await baseline?.stop()
   await server.stop()
-  rmSync(dataDir, { recursive: true, force: true })
 }

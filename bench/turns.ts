@@ -4,13 +4,10 @@
 // GC threads). BENCH_TOKENS_PER_SEC paces the mock LLM (default: unpaced); BENCH_CPU_PROF as for the benchmark.
 // Loopback only; bounded in clients and time.
 import { randomBytes } from "node:crypto"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { readFileSync } from "node:fs"
 import { SignJWT } from "jose"
 import WebSocket from "ws"
-import { databaseEnv, serverEnv } from "./lib/criticalPath.ts"
-import { freePort, startTarget } from "./run/proc.ts"
+import { startServerUnderTest } from "./run/proc.ts"
 
 const clients = Number(process.argv[2] ?? 20)
 const seconds = Number(process.argv[3] ?? 8)
@@ -19,26 +16,12 @@ if (!Number.isInteger(clients) || clients < 1 || clients > 1000 || !(seconds > 0
   process.exit(2)
 }
 const secret = randomBytes(32).toString("hex")
-const dataDir = mkdtempSync(join(tmpdir(), "vs-turns-"))
-const port = await freePort()
-const server = await startTarget(
-  "server",
-  "src/main.ts",
-  [],
-  {
-    ...serverEnv(5000),
-    STREAM_MOCK_STT_FINAL_DELAY_MS: "0",
-    STREAM_MOCK_LLM_FIRST_TOKEN_MS: "0",
-    STREAM_MOCK_LLM_TOKENS_PER_SEC: process.env.BENCH_TOKENS_PER_SEC ?? "100000",
-    STREAM_MOCK_TTS_FIRST_BYTE_MS: "0",
-    JWT_SECRET: secret,
-    STREAM_HOST: "127.0.0.1",
-    STREAM_WS_PORT: String(port),
-    STREAM_DATA_DIR: dataDir,
-    ...databaseEnv()
-  },
-  port
-)
+const server = await startServerUnderTest(secret, {
+  STREAM_MOCK_STT_FINAL_DELAY_MS: "0",
+  STREAM_MOCK_LLM_FIRST_TOKEN_MS: "0",
+  STREAM_MOCK_LLM_TOKENS_PER_SEC: process.env.BENCH_TOKENS_PER_SEC ?? "100000",
+  STREAM_MOCK_TTS_FIRST_BYTE_MS: "0"
+})
 /** CPU time (user + system, ms) of the server's main thread. */
 const mainThreadMs = () => {
   const stat = readFileSync(`/proc/${server.pid}/task/${server.pid}/stat`, "utf8")
@@ -93,5 +76,4 @@ try {
   for (const ws of sockets) ws.close()
 } finally {
   await server.stop()
-  rmSync(dataDir, { recursive: true, force: true })
 }

@@ -1,8 +1,11 @@
 // Child processes of a benchmark run: the server under test and the baseline pinned to core 0, the load generator
 // to core 1 (with `taskset` when it exists), their output lines, CPU time from /proc and forced-GC memory readings.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { createWriteStream, readFileSync } from "node:fs"
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { databaseEnv, serverEnv } from "../lib/criticalPath.ts"
 import type { LoadgenConfig, LoadgenResult } from "../lib/loadgenTypes.ts"
 
 export const Root = new URL("../../", import.meta.url).pathname
@@ -135,6 +138,46 @@ export const startTarget = async (
       const timer = setTimeout(() => child.kill("SIGKILL"), 15_000)
       await exited
       clearTimeout(timer)
+    }
+  }
+}
+
+/**
+ * The server under test as every benchmark script runs it: mock providers on the critical path, limits raised, the
+ * chosen database (BENCH_DATABASE_URL, else PGlite in a fresh folder), the code of `dir`; `env` overrides. Its
+ * `stop` also removes the data folder.
+ */
+export const startServerUnderTest = async (
+  secret: string,
+  env: Record<string, string> = {},
+  dir: string = Root
+): Promise<Target> => {
+  const dataDir = mkdtempSync(join(tmpdir(), "vs-bench-"))
+  const port = await freePort()
+  const server = await startTarget(
+    "server",
+    "src/main.ts",
+    [],
+    {
+      ...serverEnv(5000),
+      JWT_SECRET: secret,
+      STREAM_HOST: "127.0.0.1",
+      STREAM_WS_PORT: String(port),
+      STREAM_DATA_DIR: dataDir,
+      ...databaseEnv(),
+      ...env
+    },
+    port,
+    dir
+  ).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true })
+    throw error
+  })
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   }
 }
