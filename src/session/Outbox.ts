@@ -39,24 +39,24 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, max
   const discarded = new Set<number>()
   const overflow = yield* Deferred.make<void>()
   let overflowed = false
-  /** Whether `data` may join the `batchBytes` already written in this wake-up without passing the bound. */
-  const fits = (data: string | Uint8Array, batchBytes: number) => {
-    if (overflowed) return false
-    const pending = (transport.pendingBytes?.() ?? 0) + batchBytes
-    if (pending + sizeOf(data) <= maxPendingBytes || pending === 0) return true
-    overflowed = true
-    return false
-  }
-  /** One wake-up writes everything queued meanwhile, in order, as one batch (one system call for many frames). */
+  /**
+   * One wake-up writes everything queued meanwhile, in order, as one batch (one system call for many frames). A frame
+   * that would take the bytes waiting in the socket past the bound trips `overflowed` (unless nothing waits at all).
+   */
   const writeAll = (frames: ReadonlyArray<Frame>) =>
     Effect.suspend(() => {
       const batch: Array<string | Uint8Array> = []
-      let batchBytes = 0
+      let pending = transport.pendingBytes?.() ?? 0
       for (const frame of frames) {
+        if (overflowed) break
         if (frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)) continue
-        if (!fits(frame.data, batchBytes)) break
+        const size = sizeOf(frame.data)
+        if (pending + size > maxPendingBytes && pending !== 0) {
+          overflowed = true
+          break
+        }
         batch.push(frame.data)
-        batchBytes += sizeOf(frame.data)
+        pending += size
       }
       const written = batch.length === 0 ? Effect.void : transport.sendAll(batch)
       return overflowed ? Effect.andThen(written, Deferred.succeed(overflow, undefined)) : written
