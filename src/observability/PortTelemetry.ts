@@ -1,12 +1,13 @@
 // The telemetry of each port's provider calls, ready for ResilientPorts: what each kind of call reports as usage
 // (LLM tokens from its usage chunks, TTS characters per request and audio bytes, STT audio seconds) on top of the
 // span, request and error counting of ProviderTelemetry.ts.
-import { Effect, type Stream } from "effect"
+import { Effect, Metric, type Stream } from "effect"
 import type { AudioFormat } from "../domain/Audio.ts"
 import type { LlmChunk } from "../pipeline/Llm.ts"
-import type { SttInput } from "../pipeline/Stt.ts"
+import type { SttAudio } from "../pipeline/Stt.ts"
 import * as M from "./Metrics.ts"
 import { type Attempt, providerCalls } from "./ProviderTelemetry.ts"
+import { countSttAudio } from "./SttAudioUsage.ts"
 
 /** `call` runs the guarded call, passing each attempt through `attempt`. */
 type Guarded<A, E> = (attempt: Attempt) => Stream.Stream<A, E>
@@ -51,11 +52,13 @@ export const ttsTelemetry = (provider: string) => {
 
 export const sttTelemetry = (provider: string) => {
   const calls = providerCalls("stt", provider)
+  /** The provider's series of the audio seconds counter, as ProviderTelemetry labels its usage. */
+  const audioSeconds = Metric.withAttributes(M.providerAudioSeconds, { provider, kind: "stt" })
   return {
     register: calls.register,
     call: calls.stream,
-    /** The session's audio on its way to the provider, counted in seconds. */
-    countAudio: <E, R>(input: Stream.Stream<SttInput, E, R>, format: AudioFormat) => calls.countAudio(input, format)
+    /** The session's audio on its way to the provider, counted in seconds (SttAudioUsage.ts). */
+    countAudio: (audio: SttAudio, format: AudioFormat) => countSttAudio(audio, format, audioSeconds)
   }
 }
 

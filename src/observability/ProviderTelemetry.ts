@@ -3,9 +3,7 @@
 // one is billed), a call that fails after its retries counts as an error by reason, and usage (tokens, characters,
 // audio seconds) goes to the voice_stream_provider_* counters labelled by provider and kind.
 import { Clock, Effect, Metric, Stream } from "effect"
-import { type AudioFormat, durationMs } from "../domain/Audio.ts"
 import { PortFailureReason } from "../pipeline/PortError.ts"
-import type { SttInput } from "../pipeline/Stt.ts"
 import * as M from "./Metrics.ts"
 import { type Attributes, outcomeOf, traceStream } from "./Spans.ts"
 
@@ -116,23 +114,5 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
       )
     }).pipe(Effect.withSpan(`${kind}.provider`, { attributes: { provider, ...attributes } }))
 
-  /** Audio on its way to speech recognition, counted in seconds (in steps of about a second, and at the end). */
-  const countAudio = <E, R>(input: Stream.Stream<SttInput, E, R>, format: AudioFormat) =>
-    Stream.suspend(() => {
-      let pendingMs = 0
-      const flush = Effect.suspend(() => {
-        const seconds = pendingMs / 1000
-        pendingMs = 0
-        return usage(M.providerAudioSeconds, seconds)
-      })
-      return input.pipe(
-        Stream.mapArrayEffect((items) => {
-          for (const item of items) if (item._tag === "Audio") pendingMs += durationMs(format, item.pcm.byteLength)
-          return pendingMs >= 1000 ? Effect.as(flush, items) : Effect.succeed(items)
-        }),
-        Stream.ensuring(flush)
-      )
-    })
-
-  return { register, stream, effect, usage, countAudio }
+  return { register, stream, effect, usage }
 }

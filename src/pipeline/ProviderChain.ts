@@ -82,12 +82,12 @@ export const chainStt = (
   const chain = withBreakers(providers, settings)
   return Stt.of({
     provider: chainName(providers),
-    transcribe: (input, format) =>
+    transcribe: (audio, format) =>
       fallbackStream(
         chain.map(({ port, breaker }) => ({
           name: port.provider,
           breaker,
-          call: () => port.transcribe(input, format)
+          call: () => port.transcribe(audio, format)
         })),
         (name) => Effect.logInfo("speech recognition provider", { provider: name })
       )

@@ -46,12 +46,12 @@ export const resilientStt = (raw: Stt["Service"], policy: PortPolicy) => {
   return Effect.map(Semaphore.make(policy.concurrency), (permits) =>
     Stt.of({
       ...raw,
-      transcribe: (input, format) =>
+      transcribe: (audio, format) =>
         telemetry.call((attempt) =>
           Stream.unwrap(
             Effect.as(
               Effect.acquireRelease(permits.take(1), () => permits.release(1)),
-              attempt(raw.transcribe(telemetry.countAudio(input, format), format))
+              attempt(raw.transcribe(telemetry.countAudio(audio, format), format))
             )
           )
         )

@@ -12,11 +12,11 @@ import { Enricher } from "../pipeline/Enricher.ts"
 import { Llm } from "../pipeline/Llm.ts"
 import { ReplyProgress, runReply } from "../pipeline/Reply.ts"
 import { backoffDelay } from "../pipeline/Resilience.ts"
-import { Stt, SttError, type SttEvent, type SttInput } from "../pipeline/Stt.ts"
+import { Stt, type SttAudio, SttError, type SttEvent, type SttInput, SttInputCapacity } from "../pipeline/Stt.ts"
 import { Tts } from "../pipeline/Tts.ts"
 import { makeConnectionLimits } from "../protection/ConnectionLimits.ts"
 import { Limits } from "../protection/Limits.ts"
-import { AudioGate, type AudioOutcome, SttInputCapacity } from "./AudioGate.ts"
+import { AudioGate, type AudioOutcome } from "./AudioGate.ts"
 import { BadMessageWindow } from "./BadMessageWindow.ts"
 import { Conversation } from "./Conversation.ts"
 import { decodeClientText, type InboundProblem } from "./Inbound.ts"
@@ -84,7 +84,7 @@ export const runSession = Effect.fn("session")(function* (
   const sttTimer = yield* FiberHandle.make<void>()
 
   let formats: { readonly input: AudioFormat; readonly output: AudioFormat } | undefined
-  let sttInput: Queue.Queue<SttInput, Cause.Done> | undefined
+  let sttAudio: SttAudio | undefined
   let lastTurn = 0
   const utterances = new Utterances(() => ++lastTurn)
   let currentReply: ReplyProgress | undefined
@@ -336,9 +336,9 @@ export const runSession = Effect.fn("session")(function* (
    * Runs the STT over the session's audio for as long as the session lives. After a failure it reports it and
    * restarts after a backoff that grows with consecutive failures and starts over once the STT produces again.
    */
-  const runStt = (input: Queue.Queue<SttInput, Cause.Done>, format: AudioFormat) => {
+  const runStt = (input: SttAudio, format: AudioFormat) => {
     let failures = 0
-    const once = Stream.runForEach(stt.transcribe(Stream.fromQueue(input), format), (event) => {
+    const once = Stream.runForEach(stt.transcribe(input, format), (event) => {
       failures = 0
       return onSttEvent(event)
     }).pipe(
@@ -416,10 +416,9 @@ export const runSession = Effect.fn("session")(function* (
       if (config.store.historyTurns > 0) {
         conversation.seed(yield* store.recentTurns(info.userId, config.store.historyTurns))
       }
-      const input = yield* Queue.bounded<SttInput, Cause.Done>(SttInputCapacity)
-      sttInput = input
-      audio.open(input, formats.input)
-      yield* Effect.forkScoped(runStt(input, formats.input))
+      const buffer = yield* Queue.bounded<SttInput, Cause.Done>(SttInputCapacity)
+      sttAudio = audio.open(buffer, formats.input)
+      yield* Effect.forkScoped(runStt(sttAudio, formats.input))
       yield* Effect.logInfo("session started", {
         input: formats.input.sampleRate,
         output: formats.output.sampleRate,
@@ -456,7 +455,7 @@ export const runSession = Effect.fn("session")(function* (
       if (message.type === "ping")
         return yield* outbox.event({ type: "pong", ...(message.id === undefined ? {} : { id: message.id }) })
       if (message.type === "session.start") return yield* onStart(message)
-      if (formats === undefined || sttInput === undefined) {
+      if (formats === undefined || sttAudio === undefined) {
         return yield* reject({ code: "session_not_started", message: `Send session.start before ${message.type}` })
       }
       switch (message.type) {

@@ -23,7 +23,8 @@
 // `msPerChar` ms per character), written in `chunkBytes` pieces (odd by default, so a client must carry a byte).
 //
 // Failure scripts: handshake status (401/403/429/500… with an optional retry-after), `hangHandshake` (the upgrade is
-// never answered), `silent` (accepts the socket, never sends anything), `dropAfterAudioMs` (terminates the socket),
+// never answered), `handshakeDelayMs` (answered late), `stallReading` (the socket is never read once open), `silent`
+// (accepts the socket, never sends anything), `dropAfterAudioMs` (terminates the socket),
 // `malformedAfterAudioMs` (one non-JSON text message), `closeAfterAudioMs` (a server close with a code),
 // `idleTimeoutMs` (closes 1011 after that long without audio or KeepAlive, as the real service does after ~10 s),
 // `messageDelayMs` (every message late); speak `status`, `hang`, `chunkDelayMs` (slow), `dropAfterBytes`.
@@ -46,6 +47,10 @@ export interface DeepgramFakeScript {
   readonly retryAfter?: string
   /** Never answer the listen upgrade request (the client's connect timeout must fire). */
   readonly hangHandshake?: boolean
+  /** Answer the listen upgrade request after this long (a slow handshake). */
+  readonly handshakeDelayMs?: number
+  /** Stop reading the listen socket once it is open (a stalled connection: the client's send buffer fills up). */
+  readonly stallReading?: boolean
   /** Accept the listen socket but never send anything (nor close after CloseStream). */
   readonly silent?: boolean
   /** Terminate the listen socket (no close frame) once this much audio has arrived. */
@@ -94,6 +99,8 @@ export interface ListenConnection {
   rejectedWith: number | undefined
   audioFrames: number
   audioBytes: number
+  /** The first sample of each audio frame, in arrival order (tests mark their frames with it). */
+  readonly frameStarts: Array<number>
   /** Control messages in arrival order, each with the number of audio frames received before it. */
   readonly controls: Array<{ readonly type: string; readonly afterAudioFrames: number }>
   /** Every JSON message the fake sent, in order. */
@@ -273,6 +280,7 @@ export const startDeepgramFake = async (
       rejectedWith: undefined,
       audioFrames: 0,
       audioBytes: 0,
+      frameStarts: [],
       controls: [],
       sent: [],
       closed: false,
@@ -292,7 +300,13 @@ export const startDeepgramFake = async (
       record.rejectedWith = current.handshakeStatus
       return refuse(socket, current.handshakeStatus, current.retryAfter)
     }
-    wss.handleUpgrade(req, socket, head, (ws) => runListen(ws, record, current))
+    const accept = () =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        runListen(ws, record, current)
+        if (current.stallReading) socket.pause()
+      })
+    if (current.handshakeDelayMs === undefined) return accept()
+    later(current.handshakeDelayMs, accept)
   })
 
   const runListen = (ws: WebSocket, record: ListenConnection, current: Script) => {
@@ -377,6 +391,7 @@ export const startDeepgramFake = async (
     const onAudio = (pcm: Buffer) => {
       record.audioFrames++
       record.audioBytes += pcm.byteLength
+      if (pcm.byteLength >= 2) record.frameStarts.push(pcm.readInt16LE(0))
       armIdle()
       const ms = (pcm.byteLength / 2 / sampleRate) * 1000
       const receivedMs = (record.audioBytes / 2 / sampleRate) * 1000

@@ -6,6 +6,7 @@ import { type AudioFormat, pcm16Format } from "../../src/domain/Audio.ts"
 import type { EnrichmentContext } from "../../src/domain/Enrichment.ts"
 import { Llm, type LlmChunk } from "../../src/pipeline/Llm.ts"
 import { Stt, type SttEvent, type SttInput } from "../../src/pipeline/Stt.ts"
+import { sttAudioFromIterable } from "../../src/pipeline/SttAudioStream.ts"
 import { Tts } from "../../src/pipeline/Tts.ts"
 
 const context: EnrichmentContext = {
@@ -48,7 +49,7 @@ export const sttConformance = <E>(layer: () => Layer.Layer<Stt, E>, options: Stt
   it.live("Stt: speech then input.commit gives exactly one final transcript, and the stream ends with its input", () =>
     Effect.gen(function* () {
       const stt = yield* Stt
-      const input = Stream.fromIterable([...speechFrames(format, 600, 100), { _tag: "Commit" } as const])
+      const input = sttAudioFromIterable([...speechFrames(format, 600, 100), { _tag: "Commit" } as const])
       const events: Array<SttEvent> = Array.from(yield* Stream.runCollect(stt.transcribe(input, format)))
       const finals = events.filter((e): e is Extract<SttEvent, { _tag: "Final" }> => e._tag === "Final")
       assert.strictEqual(finals.length, 1, JSON.stringify(events.map((e) => e._tag)))
@@ -64,7 +65,9 @@ export const sttConformance = <E>(layer: () => Layer.Layer<Stt, E>, options: Stt
   it.live("Stt: silence only, then the input ends, gives no non-empty transcript", () =>
     Effect.gen(function* () {
       const stt = yield* Stt
-      const events = yield* Stream.runCollect(stt.transcribe(Stream.fromIterable(speechFrames(format, 0, 400)), format))
+      const events = yield* Stream.runCollect(
+        stt.transcribe(sttAudioFromIterable(speechFrames(format, 0, 400)), format)
+      )
       assert.deepStrictEqual(
         Array.from(events).filter((e) => e._tag === "Final" && e.text.length > 0),
         []

@@ -10,13 +10,19 @@ import { afterAll, beforeAll, beforeEach } from "vitest"
 import { tone } from "../../src/audio/Pcm.ts"
 import type { DeepgramSettings } from "../../src/config/ProviderSettings.ts"
 import { type AudioFormat, pcm16Format } from "../../src/domain/Audio.ts"
-import { Stt, type SttError, type SttEvent, type SttInput } from "../../src/pipeline/Stt.ts"
+import { Stt, type SttError, type SttEvent, type SttInput, SttInputCapacity } from "../../src/pipeline/Stt.ts"
+import { sttAudioFromIterable, sttAudioFromStream } from "../../src/pipeline/SttAudioStream.ts"
 import { Tts, type TtsError } from "../../src/pipeline/Tts.ts"
-import { type DeepgramSttOptions, makeDeepgramStt } from "../../src/providers/deepgram/DeepgramStt.ts"
+import {
+  type DeepgramSttOptions,
+  makeDeepgramStt,
+  maxBufferedAudioBytes
+} from "../../src/providers/deepgram/DeepgramStt.ts"
 import { makeDeepgramTts, speakRate } from "../../src/providers/deepgram/DeepgramTts.ts"
 import { classifyRestError, classifySocketError } from "../../src/providers/deepgram/errors.ts"
 import { Utterances } from "../../src/providers/deepgram/Utterances.ts"
 import { type DeepgramFake, type ListenConnection, startDeepgramFake } from "../fakes/DeepgramFake.ts"
+import { markedFrame, openAudioGate } from "../support/MarkedAudio.ts"
 import { speechFrames, sttConformance, ttsConformance } from "./conformance.ts"
 
 let fake: DeepgramFake
@@ -53,7 +59,10 @@ const transcribe = (
   apiKey?: string
 ) =>
   Stream.runCollect(
-    stt(options, apiKey).transcribe(Stream.isStream(input) ? input : Stream.fromIterable(input), format)
+    stt(options, apiKey).transcribe(
+      sttAudioFromStream(Stream.isStream(input) ? input : Stream.fromIterable(input)),
+      format
+    )
   ).pipe(
     Effect.map((events) => Array.from(events)),
     Effect.result,
@@ -153,7 +162,9 @@ describe("Deepgram STT: what Deepgram receives", () => {
       const seen = connectionsFrom()
       const frames = speechFrames(format16k, 200, 0)
       const fiber = yield* Effect.forkChild(
-        Stream.runDrain(stt().transcribe(Stream.concat(Stream.fromIterable(frames), Stream.never), format16k))
+        Stream.runDrain(
+          stt().transcribe(sttAudioFromStream(Stream.concat(Stream.fromIterable(frames), Stream.never)), format16k)
+        )
       )
       yield* waitFor(() => seen()[0]?.audioFrames === frames.length)
       assert.deepStrictEqual(controlTypes(seen()[0]), [])
@@ -277,7 +288,10 @@ describe("Deepgram STT: failures", () => {
     Effect.gen(function* () {
       const seen = connectionsFrom()
       const result = yield* Stream.runCollect(
-        makeDeepgramStt({ ...settings(), apiKey: Option.none() }, sttOptions).transcribe(Stream.empty, format16k)
+        makeDeepgramStt({ ...settings(), apiKey: Option.none() }, sttOptions).transcribe(
+          sttAudioFromStream(Stream.empty),
+          format16k
+        )
       ).pipe(
         Effect.map((events) => Array.from(events)),
         Effect.result
@@ -351,16 +365,15 @@ describe("Deepgram STT: failures", () => {
       fake.script({ dropAfterAudioMs: 100 })
       const audio = yield* Queue.unbounded<SttInput>()
       yield* Queue.offerAll(audio, speechFrames(format16k, 200, 0))
-      const failed = yield* Stream.runCollect(stt().transcribe(Stream.fromQueue(audio), format16k)).pipe(
-        Effect.flip,
-        Effect.timeout("5 seconds")
-      )
+      const failed = yield* Stream.runCollect(
+        stt().transcribe(sttAudioFromStream(Stream.fromQueue(audio)), format16k)
+      ).pipe(Effect.flip, Effect.timeout("5 seconds"))
       assert.deepInclude(failed, { reason: "unavailable", retryable: true })
       fake.script({ transcript: "second try" })
       yield* Queue.offerAll(audio, speechThenCommit())
       const events = yield* Stream.runCollect(
         stt()
-          .transcribe(Stream.fromQueue(audio), format16k)
+          .transcribe(sttAudioFromStream(Stream.fromQueue(audio)), format16k)
           .pipe(Stream.takeUntil((e) => e._tag === "Final"))
       ).pipe(Effect.timeout("5 seconds"))
       assert.deepStrictEqual(
@@ -374,7 +387,7 @@ describe("Deepgram STT: failures", () => {
     Effect.gen(function* () {
       const seen = connectionsFrom()
       const input = Stream.concat(Stream.fromIterable(speechFrames(format16k, 200, 0)), Stream.never)
-      const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(input, format16k)))
+      const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(sttAudioFromStream(input), format16k)))
       yield* waitFor(() => (seen()[0]?.audioFrames ?? 0) > 0)
       yield* Fiber.interrupt(fiber)
       yield* waitFor(() => seen()[0]?.closed === true)
@@ -383,6 +396,68 @@ describe("Deepgram STT: failures", () => {
       assert.notInclude(controlTypes(seen()[0]), "CloseStream")
     })
   )
+})
+
+describe("Deepgram STT: audio in the push form", () => {
+  /** Polls (live clock) until `check` holds. */
+  const until = (check: () => boolean) =>
+    Effect.gen(function* () {
+      while (!check()) yield* Effect.sleep(5)
+    }).pipe(Effect.timeout("5 seconds"))
+
+  it.live("frames offered during the handshake reach Deepgram once it opens, first and in order, then live ones", () =>
+    Effect.gen(function* () {
+      fake.script({ handshakeDelayMs: 200 })
+      const seen = connectionsFrom()
+      const { gate, audio } = yield* openAudioGate(format16k)
+      const outcomes = [gate.audio(markedFrame(1)), gate.audio(markedFrame(2))]
+      const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(audio, format16k)))
+      yield* until(() => seen().length === 1)
+      yield* Effect.sleep(50)
+      outcomes.push(gate.audio(markedFrame(3)), gate.audio(markedFrame(4)))
+      assert.strictEqual(seen()[0]!.audioFrames, 0, "the socket was not open yet")
+      yield* waitFor(() => seen()[0]!.audioFrames === 4)
+      outcomes.push(gate.audio(markedFrame(5)))
+      yield* waitFor(() => seen()[0]!.audioFrames === 5)
+      assert.deepStrictEqual(seen()[0]!.frameStarts, [1, 2, 3, 4, 5])
+      assert.deepStrictEqual(outcomes, [undefined, undefined, undefined, undefined, undefined])
+      yield* Fiber.interrupt(fiber)
+    })
+  )
+
+  it.live("a stalled connection: past the send buffer's bound, frames are dropped with one audio_dropped", () =>
+    Effect.gen(function* () {
+      fake.script({ stallReading: true })
+      const format = pcm16Format(48000)
+      const frameBytes = 9600 // 100 ms
+      const { gate, buffer, audio } = yield* openAudioGate(format)
+      gate.audio(markedFrame(0, frameBytes))
+      const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(audio, format)))
+      // Attached once the buffer has been handed over.
+      yield* until(() => Queue.sizeUnsafe(buffer) === 0)
+      let accepted = 1
+      const notices: Array<string> = []
+      let refused = 0
+      // The kernel's socket buffers fill first (a few MB on loopback), then the socket's own; at most ~40 MB here.
+      for (let i = 1; i < 4000 && refused < 50; i++) {
+        const outcome = gate.audio(markedFrame(i, frameBytes))
+        if (outcome !== undefined)
+          notices.push(outcome._tag === "Reject" || outcome.event.type !== "error" ? outcome._tag : outcome.event.code)
+        if (notices.length > 0) refused++
+        else accepted++
+      }
+      assert.deepStrictEqual(notices, ["audio_dropped"], "one notice for the episode")
+      assert.strictEqual(refused, 50, "every frame after the first refusal was refused too")
+      assert.isAtLeast(accepted * frameBytes, maxBufferedAudioBytes(format), "the bound's worth was sent first")
+      assert.strictEqual(Queue.sizeUnsafe(buffer), 0, "dropped, not buffered")
+      yield* Fiber.interrupt(fiber)
+    })
+  )
+
+  it("the send buffer's bound is the STT input's capacity in 20 ms frames", () => {
+    assert.strictEqual(maxBufferedAudioBytes(pcm16Format(16000)), SttInputCapacity * 640)
+    assert.strictEqual(maxBufferedAudioBytes(pcm16Format(48000)), SttInputCapacity * 1920)
+  })
 })
 
 describe("Deepgram STT: message handling (pure)", () => {
@@ -679,7 +754,7 @@ describe("Deepgram live", () => {
       }
       const events = yield* Stream.runCollect(
         makeDeepgramStt(settingsLive, { connectTimeoutMs: 10_000 }).transcribe(
-          Stream.fromIterable([...frames, ...speechFrames(format16k, 0, 500), commit]),
+          sttAudioFromIterable([...frames, ...speechFrames(format16k, 0, 500), commit]),
           format16k
         )
       )

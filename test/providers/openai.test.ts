@@ -14,6 +14,7 @@ import { Llm, type LlmChunk, LlmError, type LlmRequest } from "../../src/pipelin
 import { renderSystemPrompt } from "../../src/pipeline/Prompt.ts"
 import { guardStream } from "../../src/pipeline/Resilience.ts"
 import { Stt, type SttEvent, type SttInput } from "../../src/pipeline/Stt.ts"
+import { sttAudioFromIterable, sttAudioFromStream } from "../../src/pipeline/SttAudioStream.ts"
 import { Tts, TtsError } from "../../src/pipeline/Tts.ts"
 import { classifyOpenAiError } from "../../src/providers/openai/errors.ts"
 import { makeOpenAiLlm } from "../../src/providers/openai/OpenAiLlm.ts"
@@ -533,7 +534,7 @@ describe("OpenAiStt", () => {
     makeOpenAiStt(settingsFor(fake.url, overrides), { ...sttOptions, ...extra })
   const commit: SttInput = { _tag: "Commit" }
   const run = (service: Stt["Service"], input: ReadonlyArray<SttInput>, format: AudioFormat) =>
-    collect(service.transcribe(Stream.fromIterable(input), format))
+    collect(service.transcribe(sttAudioFromIterable(input), format))
   const tags = (events: ReadonlyArray<SttEvent>) => events.map((e) => e._tag)
 
   it.live("uploads the utterance as a 16-bit mono WAV at the input rate, with model, json and stream fields", () =>
@@ -708,7 +709,7 @@ describe("OpenAiStt", () => {
       const format = pcm16Format(16000)
       fake.script("transcription", { kind: "hang", when: "before-headers" })
       const input = Stream.concat(Stream.fromIterable([...speechFrames(format, 400, 0), commit]), Stream.never)
-      const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(input, format)))
+      const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(sttAudioFromStream(input), format)))
       yield* requestsReached(fake, 1)
       yield* Fiber.interrupt(fiber)
       yield* closed(fake.requests[0])
@@ -756,7 +757,7 @@ describe("OpenAI live (real API, only with OPENAI_API_KEY)", () => {
       for (let i = 0; i < audio.byteLength; i += 640) frames.push({ _tag: "Audio", pcm: audio.subarray(i, i + 640) })
       frames.push({ _tag: "Commit" })
       const stt = makeOpenAiStt(live(), { timeoutMs: 30_000, speechThreshold: 300, endSilenceMs: 2000 })
-      const { items, error } = yield* collect(stt.transcribe(Stream.fromIterable(frames), format))
+      const { items, error } = yield* collect(stt.transcribe(sttAudioFromIterable(frames), format))
       assert.isUndefined(error)
       const text = items.flatMap((e) => (e._tag === "Final" ? [e.text] : [])).join(" ")
       assert.match(text.toLowerCase(), /bitcoin/)

@@ -1,7 +1,7 @@
 // The Session actor under TestClock: whole conversations with exact events and latencies, cancellation,
 // bad input, provider failures, shutdown, and teardown that leaves no provider stream open.
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { Cause, Clock, Deferred, Effect, Fiber, Layer, Queue, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import type { ServerEvent } from "../../src/domain/Protocol.ts"
@@ -11,6 +11,7 @@ import { resilientLlm } from "../../src/pipeline/ResilientPorts.ts"
 import { Stt, SttError, type SttEvent } from "../../src/pipeline/Stt.ts"
 import { makeMockLlm } from "../../src/providers/mock/MockLlm.ts"
 import { runSession } from "../../src/session/Session.ts"
+import { markedFrame, markerOf } from "../support/MarkedAudio.ts"
 import { OpenCounts, pipelineLayer } from "../support/TestLayers.ts"
 import { frame20ms, makeTestClient, type TestClient } from "../support/TestTransport.ts"
 
@@ -761,6 +762,54 @@ describe("Session records", () => {
         requests[1]?.messages.map((m) => m.content),
         ["first question", mockReplyFor("first question"), "second question"]
       )
+    })
+  )
+})
+
+describe("Session with an STT that takes audio in the push form", () => {
+  it.effect("frames reach the taker as they are sent; after a failure the restarted call gets every later frame", () =>
+    Effect.gen(function* () {
+      // Each transcribe call attaches and records the frames it is handed; the first one fails at its third frame.
+      const calls: Array<Array<number>> = []
+      const pushing = Layer.succeed(
+        Stt,
+        Stt.of({
+          provider: "pushing",
+          transcribe: (audio) =>
+            Stream.callback<SttEvent, SttError>((out) =>
+              Effect.suspend(() => {
+                const frames: Array<number> = []
+                const first = calls.push(frames) === 1
+                return audio.attach((item) => {
+                  if (item._tag !== "Audio") return true
+                  frames.push(markerOf(item.pcm))
+                  if (first && frames.length === 3) {
+                    Queue.failCauseUnsafe(
+                      out,
+                      Cause.fail(new SttError({ reason: "unavailable", retryable: true, message: "socket dropped" }))
+                    )
+                  }
+                  return true
+                })
+              })
+            )
+        })
+      )
+      yield* Effect.gen(function* () {
+        const { client } = yield* start
+        for (let i = 1; i <= 3; i++) yield* client.sendRaw(markedFrame(i))
+        assert.deepStrictEqual(calls, [[1, 2, 3]], "each frame was handed over by the time sendRaw returned")
+        assert.deepStrictEqual(errorCodes(client), ["stt_failed"])
+        // The restart waits 200 ms ± 20 %: these frames wait in the buffer meanwhile.
+        for (let i = 4; i <= 8; i++) yield* client.sendRaw(markedFrame(i))
+        assert.strictEqual(calls.length, 1)
+        yield* TestClock.adjust(300)
+        assert.strictEqual(calls.length, 2)
+        for (let i = 9; i <= 10; i++) yield* client.sendRaw(markedFrame(i))
+        assert.deepStrictEqual(calls[1], [4, 5, 6, 7, 8, 9, 10])
+        assert.deepStrictEqual(calls[0], [1, 2, 3])
+        assert.deepStrictEqual(errorCodes(client), ["stt_failed"])
+      }).pipe(Effect.provide(pushing.pipe(Layer.provideMerge(pipelineLayer()))))
     })
   )
 })

@@ -1,12 +1,28 @@
-// Deepgram live speech-to-text: one listen WebSocket per transcribe call, alive as long as its input. Audio frames go
-// out as they come, KeepAlive during silence, Finalize on a Commit, CloseStream when the input ends (the stream then
-// ends at the server's close). Server messages become the port's events (see Utterances.ts). A connection that
-// closes or fails unexpectedly, or a message that cannot be read, fails the stream with a retryable SttError; the
-// Session restarts it. Raw adapter: the SDK never reconnects, the server's policy decides.
-import { type Cause, Clock, Effect, Fiber, FiberHandle, Layer, Option, Queue, Result, type Scope, Stream } from "effect"
+// Deepgram live speech-to-text: one listen WebSocket per transcribe call, alive as long as its input. Once the socket
+// is open the adapter attaches to the input in the push form: audio frames are sent synchronously as they arrive
+// (those that waited during the handshake first), and refused while the socket's outgoing buffer holds more than the
+// STT input's worth of audio (a stalled connection drops audio with a notice instead of growing). KeepAlive during
+// silence, Finalize on a Commit, CloseStream when the input ends (the stream then ends at the server's close). Server
+// messages become the port's events (see Utterances.ts). A connection that closes or fails unexpectedly, a send that
+// fails, or a message that cannot be read, fails the stream with a retryable SttError; the Session restarts it. Raw
+// adapter: the SDK never reconnects, the server's policy decides.
+import {
+  type Cause,
+  Clock,
+  Deferred,
+  Effect,
+  Fiber,
+  FiberHandle,
+  Layer,
+  Option,
+  Queue,
+  Result,
+  type Scope,
+  Stream
+} from "effect"
 import type { DeepgramSettings } from "../../config/ProviderSettings.ts"
-import { type AudioFormat, durationMs } from "../../domain/Audio.ts"
-import { Stt, SttError, type SttEvent, type SttInput } from "../../pipeline/Stt.ts"
+import { type AudioFormat, bytesPerMs, durationMs } from "../../domain/Audio.ts"
+import { Stt, type SttAudio, SttError, type SttEvent, type SttInput, SttInputCapacity } from "../../pipeline/Stt.ts"
 import { AudioClock } from "./AudioClock.ts"
 import { type ListenSocket, openListenSocket } from "./ListenSocket.ts"
 import { decodeListenMessage } from "./messages.ts"
@@ -35,11 +51,14 @@ const unexpectedClose = (code: number) =>
         }
   )
 
+/** Audio the socket may hold unsent before more is refused: the STT input's capacity in 20 ms frames, in bytes. */
+export const maxBufferedAudioBytes = (format: AudioFormat): number => SttInputCapacity * 20 * bytesPerMs(format)
+
 /** One open connection: the reader of server messages, the KeepAlive timer and the writer of the input. */
 const runListen = (
   socket: ListenSocket,
   out: Queue.Queue<SttEvent, SttError | Cause.Done>,
-  input: Stream.Stream<SttInput>,
+  audio: SttAudio,
   format: AudioFormat,
   options: Required<DeepgramSttOptions>
 ): Effect.Effect<void, never, Scope.Scope> =>
@@ -47,7 +66,8 @@ const runListen = (
     const utterances = new Utterances()
     const audioClock = new AudioClock()
     const finalizeTimer = yield* FiberHandle.make<void>()
-    let lastSentAt = yield* Clock.currentTimeMillis
+    const clock = yield* Clock.Clock
+    let lastSentAt = clock.currentTimeMillisUnsafe()
     let inputEnded = false
 
     /** Finals are dated with the moment their speech ended: when the audio of its last word was sent. */
@@ -97,40 +117,66 @@ const runListen = (
     const failAfterReader = (error: SttError) =>
       Effect.timeoutOption(Fiber.join(readerFiber), 1000).pipe(Effect.andThen(fail(error)))
 
-    const now = Clock.currentTimeMillis
     const keepAlive: Effect.Effect<void> = Effect.gen(function* () {
-      const wait = lastSentAt + options.keepAliveMs - (yield* now)
+      const wait = lastSentAt + options.keepAliveMs - clock.currentTimeMillisUnsafe()
       if (wait > 0) return yield* Effect.sleep(wait)
       yield* socket.send("KeepAlive")
-      lastSentAt = yield* now
+      lastSentAt = clock.currentTimeMillisUnsafe()
     }).pipe(
       Effect.forever,
       Effect.catch((error) => failAfterReader(error))
     )
     const keepAliveFiber = yield* Effect.forkScoped(keepAlive)
 
-    const onInput = (item: SttInput) =>
-      Effect.gen(function* () {
-        if (item._tag === "Audio") {
-          yield* socket.sendAudio(item.pcm)
-          lastSentAt = yield* now
-          audioClock.sent(durationMs(format, item.pcm.byteLength), lastSentAt)
-          return
-        }
-        const awaiting = utterances.onCommit()
-        yield* socket.send("Finalize")
-        if (awaiting) {
-          yield* FiberHandle.run(
+    // The writer's side runs synchronously inside `take`; what needs a fiber is handed over: the first send that
+    // failed (the writer then stops and fails the stream), and each commit whose Finalize awaits an answer (its timer).
+    const sendFailed = yield* Deferred.make<never, SttError>()
+    let failed = false
+    const commits = yield* Queue.unbounded<void, Cause.Done>()
+    const bufferLimit = maxBufferedAudioBytes(format)
+
+    /** Sends now; on failure, tells the writer (once) and returns false. */
+    const sent = (message: Uint8Array | "Finalize") => {
+      const error = socket.sendNow(message)
+      if (error === undefined) return true
+      failed = true
+      Deferred.doneUnsafe(sendFailed, Effect.fail(error))
+      return false
+    }
+
+    const take = (item: SttInput): boolean => {
+      // After a failed send the stream is failing: what arrives meanwhile is lost with it (the client hears stt_failed).
+      if (failed) return true
+      if (item._tag === "Audio") {
+        if (socket.bufferedBytes() > bufferLimit) return false
+        if (!sent(item.pcm)) return true
+        lastSentAt = clock.currentTimeMillisUnsafe()
+        audioClock.sent(durationMs(format, item.pcm.byteLength), lastSentAt)
+        return true
+      }
+      const awaiting = utterances.onCommit()
+      if (sent("Finalize") && awaiting) Queue.offerUnsafe(commits, undefined)
+      return true
+    }
+
+    /** A Finalize unanswered after finalizeTimeoutMs ends the utterance with what is known. */
+    const armFinalizeTimer = Effect.suspend(() =>
+      utterances.awaitingFinalize
+        ? FiberHandle.run(
             finalizeTimer,
             Effect.sleep(options.finalizeTimeoutMs).pipe(
               Effect.andThen(Effect.suspend(() => emit(utterances.onFinalizeTimeout())))
             )
           )
-        }
-      })
+        : Effect.void
+    )
+    const committer = yield* Effect.forkScoped(Stream.runForEach(Stream.fromQueue(commits), () => armFinalizeTimer))
 
     const writer = Effect.gen(function* () {
-      yield* Stream.runForEach(input, onInput)
+      yield* Effect.raceFirst(audio.attach(take), Deferred.await(sendFailed))
+      // Input over: the commits' timers are armed before the stream is closed.
+      yield* Queue.end(commits)
+      yield* Fiber.join(committer)
       inputEnded = true
       yield* Fiber.interrupt(keepAliveFiber)
       yield* socket.send("CloseStream")
@@ -149,10 +195,10 @@ export const makeDeepgramStt = (settings: DeepgramSettings, options: DeepgramStt
   }
   return {
     provider: "deepgram",
-    transcribe: (input: Stream.Stream<SttInput>, format: AudioFormat) =>
+    transcribe: (audio: SttAudio, format: AudioFormat) =>
       Stream.callback<SttEvent, SttError>((out) =>
         Effect.flatMap(openListenSocket(settings, format, resolved.connectTimeoutMs), (socket) =>
-          runListen(socket, out, input, format, resolved)
+          runListen(socket, out, audio, format, resolved)
         )
       )
   }

@@ -1,11 +1,14 @@
 // Opens Deepgram's live transcription WebSocket through the SDK (its reconnects off) and hands it to Effect code as a
-// queue of events plus send functions; the socket is closed when the caller's Scope closes. No SDK type leaves here.
+// queue of events plus send functions (synchronous ones too, for audio sent as it arrives) and the size of its
+// outgoing buffer; the socket is closed when the caller's Scope closes. No SDK type leaves here.
 //
 // SDK facts this relies on (checked on @deepgram/sdk 5.13): `on(event, cb)` replaces the previous handler, so each
 // event gets exactly one handler, registered once; an error is dispatched right AFTER a synthetic close 1000 (a
 // rejected handshake: close, then "Unexpected server response: 401"), so a close is queued one microtask later and
 // the error wins; a dropped connection is a close 1006 with no error; a text message that is not JSON arrives as
-// the raw string; `close()` fires the close handler synchronously, which is detached first.
+// the raw string; `close()` fires the close handler synchronously, which is detached first; `socket.bufferedAmount`
+// is the ws socket's bufferedAmount (bytes not yet written to the network) plus the SDK's own queue of messages sent
+// before the socket opened (empty here: nothing is sent before it opens).
 import { Deferred, Effect, Queue, type Scope } from "effect"
 import type { DeepgramSettings } from "../../config/ProviderSettings.ts"
 import type { AudioFormat } from "../../domain/Audio.ts"
@@ -24,8 +27,11 @@ export type ListenEvent =
 
 export interface ListenSocket {
   readonly events: Queue.Dequeue<ListenEvent>
-  readonly sendAudio: (pcm: Uint8Array) => Effect.Effect<void, SttError>
+  /** Sends audio or a control message at once; returns the error instead of throwing when the socket is not open. */
+  readonly sendNow: (message: Uint8Array | ListenControl) => SttError | undefined
   readonly send: (control: ListenControl) => Effect.Effect<void, SttError>
+  /** Bytes handed to the socket that have not reached the network yet (the WebSocket's bufferedAmount). */
+  readonly bufferedBytes: () => number
 }
 
 const notOpen = new SttError({
@@ -124,20 +130,34 @@ export const openListenSocket = Effect.fn("DeepgramStt.connect")(function* (
     })
   )
 
-  const attempt = (f: () => void) => Effect.try({ try: f, catch: () => notOpen })
+  const sendNow = (message: Uint8Array | ListenControl): SttError | undefined => {
+    try {
+      switch (message) {
+        case "KeepAlive":
+          socket.sendKeepAlive({ type: "KeepAlive" })
+          break
+        case "Finalize":
+          socket.sendFinalize({ type: "Finalize" })
+          break
+        case "CloseStream":
+          socket.sendCloseStream({ type: "CloseStream" })
+          break
+        default:
+          socket.sendMedia(message)
+      }
+      return undefined
+    } catch {
+      return notOpen
+    }
+  }
   return {
     events,
-    sendAudio: (pcm) => attempt(() => socket.sendMedia(pcm)),
+    sendNow,
     send: (control) =>
-      attempt(() => {
-        switch (control) {
-          case "KeepAlive":
-            return socket.sendKeepAlive({ type: "KeepAlive" })
-          case "Finalize":
-            return socket.sendFinalize({ type: "Finalize" })
-          case "CloseStream":
-            return socket.sendCloseStream({ type: "CloseStream" })
-        }
-      })
+      Effect.suspend(() => {
+        const error = sendNow(control)
+        return error === undefined ? Effect.void : Effect.fail(error)
+      }),
+    bufferedBytes: () => socket.socket.bufferedAmount
   }
 })

@@ -51,7 +51,7 @@ export const makeOpenAiStt = (settings: OpenAiSettings, options: OpenAiSttOption
 
   return Stt.of({
     provider: "openai",
-    transcribe: (input, format) =>
+    transcribe: (audio, format) =>
       Stream.callback<SttEvent, SttError>((out) =>
         Effect.gen(function* () {
           const segmenter = new UtteranceSegmenter({
@@ -97,7 +97,8 @@ export const makeOpenAiStt = (settings: OpenAiSettings, options: OpenAiSttOption
               { discard: true }
             )
 
-          yield* Stream.runForEach(input, onInput)
+          // The pull form: each utterance is uploaded whole, so the audio is read at the adapter's own pace.
+          yield* Stream.runForEach(audio.stream, onInput)
           // Input over: an utterance still in progress is dropped; the ones already sent finish, in order.
           yield* Queue.end(pending)
           yield* Fiber.join(emitter)
