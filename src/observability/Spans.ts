@@ -2,7 +2,7 @@
 // end of speech), an interval recorded after the fact (the wait for the final transcript), a span around a stream whose
 // attributes are known only when it ends, and a span opened by the first of several stream elements.
 // Attributes are ids, counts, durations and provider names only: never transcript, prompt or reply text.
-import { Clock, Context, Effect, Exit, Option, References, Stream, Tracer } from "effect"
+import { Channel, Clock, Context, Effect, Exit, Option, References, Stream, Tracer } from "effect"
 
 export type Attributes = Readonly<Record<string, string | number | boolean | undefined>>
 
@@ -43,6 +43,24 @@ export const endSpan = (span: Tracer.Span, exit: Exit.Exit<unknown, unknown>, at
 export const recordSpan = (name: string, startMs: number, endMs: number, attributes: Attributes) =>
   Effect.map(startSpanAt(name, startMs, attributes), (span) => span.end(toNanos(endMs), Exit.void))
 
+/**
+ * `stream` with `span` as its parent span, like Stream.provideService(Tracer.ParentSpan, span) but cheaper: the
+ * context with the span is made once, when the stream opens, and each pull switches to that same context, where
+ * Stream.provideService made a new context (and its cache) for every element — per LLM token and per audio chunk.
+ */
+export const withParentSpan = <A, E, R>(stream: Stream.Stream<A, E, R>, span: Tracer.Span): Stream.Stream<A, E, R> =>
+  Stream.fromChannel(
+    Channel.fromTransform((upstream, scope) =>
+      Effect.contextWith((base: Context.Context<R>) => {
+        const withSpan = Context.add(base, Tracer.ParentSpan, span) as Context.Context<R>
+        const same = () => withSpan
+        return Effect.map(Effect.updateContext(Channel.toTransform(stream.channel)(upstream, scope), same), (pull) =>
+          Effect.updateContext(pull, same)
+        )
+      })
+    )
+  ) as Stream.Stream<A, E, R>
+
 /** Runs `stream` in a span named `name`; `final` adds the attributes known when it ends (counts, outcome). */
 export const traceStream = <A, E, R>(
   name: string,
@@ -53,10 +71,7 @@ export const traceStream = <A, E, R>(
   Stream.unwrap(
     Effect.map(Effect.makeSpan(name), (span) => {
       setAttributes(span, attributes)
-      return stream.pipe(
-        Stream.provideService(Tracer.ParentSpan, span),
-        Stream.onExit((exit) => endSpan(span, exit, final(exit)))
-      )
+      return withParentSpan(stream, span).pipe(Stream.onExit((exit) => endSpan(span, exit, final(exit))))
     })
   )
 
@@ -76,7 +91,7 @@ export const lazySpan = (name: string, attributes: Attributes) => {
           })
     ),
     within: <A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
-      Stream.suspend(() => (span === undefined ? stream : Stream.provideService(stream, Tracer.ParentSpan, span))),
+      Stream.suspend(() => (span === undefined ? stream : withParentSpan(stream, span))),
     end: (exit: Exit.Exit<unknown, unknown>, final: () => Attributes) =>
       Effect.suspend(() => (span === undefined ? Effect.void : endSpan(span, exit, final())))
   }
