@@ -1,6 +1,6 @@
 // One turn's reply: enrichment within its budget, the LLM's tokens sent as they come, cut into sentences, each
 // sentence spoken by TTS as soon as it is complete, audio sent in order, and a latency breakdown at the end.
-import { Clock, Effect, Option, Result, Stream } from "effect"
+import { Clock, Effect, Option, Stream } from "effect"
 import type { AudioFormat } from "../domain/Audio.ts"
 import { durationMs } from "../domain/Audio.ts"
 import { type EnrichmentContext, emptyContext } from "../domain/Enrichment.ts"
@@ -8,8 +8,8 @@ import type { ErrorCode } from "../domain/Errors.ts"
 import type { CancelReason, LatencyBreakdown, ServerEvent } from "../domain/Protocol.ts"
 import { traceEnrichment, traceLlm, ttsSpan } from "../observability/ReplyTelemetry.ts"
 import { Enricher } from "./Enricher.ts"
-import { type ChatMessage, Llm, type LlmError } from "./Llm.ts"
-import { chunkSentences } from "./SentenceChunker.ts"
+import { type ChatMessage, Llm, type LlmChunk, type LlmError } from "./Llm.ts"
+import { chunkSentencesWith } from "./SentenceChunker.ts"
 import { Tts, type TtsError } from "./Tts.ts"
 
 export interface ReplyRequest {
@@ -93,33 +93,38 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
   let ttsStart: number | null = null
   let audioBytes = 0
 
-  const deltas = llm
+  const clock = yield* Clock.clockWith(Effect.succeed)
+  /** One chunk of LLM output: usage noted, its text deltas timed, kept and sent to the client, then cut into sentences. */
+  const onLlmChunk = (chunks: ReadonlyArray<LlmChunk>) => {
+    const deltas: Array<string> = []
+    for (const chunk of chunks) {
+      if (chunk._tag === "Delta") {
+        deltas.push(chunk.text)
+        continue
+      }
+      progress.llmInputTokens += chunk.inputTokens
+      progress.llmOutputTokens += chunk.outputTokens
+      if (chunk.provider !== undefined) progress.llmProvider = chunk.provider
+    }
+    if (deltas.length === 0) return Effect.succeed(deltas)
+    if (progress.llmFirstTokenMs === null) progress.llmFirstTokenMs = clock.currentTimeMillisUnsafe() - llmStart
+    progress.llmDeltas += deltas.length
+    const send = (delta: string) => {
+      progress.textSent += delta
+      return io.event({ type: "response.text.delta", turn, delta })
+    }
+    return Effect.as(deltas.length === 1 ? send(deltas[0]!) : Effect.forEach(deltas, send, { discard: true }), deltas)
+  }
+  const llmOutput = llm
     .stream({
       system: request.systemPrompt,
       messages: [...request.history, { role: "user", content: request.userText }],
       context,
       now: new Date(llmStart).toISOString()
     })
-    .pipe(
-      Stream.filterMap((chunk) => {
-        if (chunk._tag === "Delta") return Result.succeed(chunk.text)
-        progress.llmInputTokens += chunk.inputTokens
-        progress.llmOutputTokens += chunk.outputTokens
-        if (chunk.provider !== undefined) progress.llmProvider = chunk.provider
-        return Result.failVoid
-      }),
-      Stream.tap((delta) =>
-        Effect.gen(function* () {
-          if (progress.llmFirstTokenMs === null) progress.llmFirstTokenMs = yield* since(llmStart)
-          progress.llmDeltas++
-          progress.textSent += delta
-          yield* io.event({ type: "response.text.delta", turn, delta })
-        })
-      ),
-      traceLlm(llm, progress)
-    )
+    .pipe(traceLlm(llm, progress))
 
-  const audio = chunkSentences(deltas).pipe(
+  const audio = chunkSentencesWith(llmOutput, onLlmChunk).pipe(
     // Let the LLM run ahead of TTS, so text deltas are never held back by speech synthesis.
     Stream.buffer({ capacity: 64 }),
     Stream.tap((sentence) =>

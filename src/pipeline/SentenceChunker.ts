@@ -1,5 +1,5 @@
 // Cuts a stream of LLM text deltas into sentences, so each can go to TTS as soon as it is complete.
-import { Stream } from "effect"
+import { Array as Arr, Cause, Effect, Pull, Stream } from "effect"
 
 /** Words whose trailing period does not end a sentence. */
 const Abbreviations = new Set([
@@ -99,17 +99,41 @@ const cutPoint = (text: string): number => {
   return space > 0 ? space : MaxSentenceLength
 }
 
-/** Stream form: deltas in, whole sentences out (the last one flushed when the deltas end). */
-export const chunkSentences = <E, R>(deltas: Stream.Stream<string, E, R>): Stream.Stream<string, E, R> =>
-  Stream.suspend(() => {
-    const chunker = new SentenceChunker()
-    return deltas.pipe(
-      Stream.flatMap((delta) => Stream.fromIterable(chunker.push(delta))),
-      Stream.concat(
-        Stream.suspend(() => {
+/**
+ * Stream form: input in, whole sentences out (the last one flushed when the input ends). `toDeltas` turns each chunk
+ * (array) of input into the text deltas to cut, effectfully (the reply sends them to the client on the way): one step
+ * per chunk of input, where a filter, an effect and an inner stream per delta cost a trip through each.
+ */
+export const chunkSentencesWith = <A, E, R, R2>(
+  input: Stream.Stream<A, E, R>,
+  toDeltas: (chunk: Arr.NonEmptyReadonlyArray<A>) => Effect.Effect<ReadonlyArray<string>, never, R2>
+): Stream.Stream<string, E, R | R2> =>
+  Stream.transformPull(input, (pull) =>
+    Effect.sync(() => {
+      const chunker = new SentenceChunker()
+      let ended = false
+      const sentencesOf = (deltas: ReadonlyArray<string>) => {
+        const sentences: Array<string> = []
+        for (const delta of deltas) for (const sentence of chunker.push(delta)) sentences.push(sentence)
+        return Arr.isArrayNonEmpty(sentences) ? Effect.succeed(sentences) : next
+      }
+      // Built once and run for every pull: an effect is a description, reusable.
+      const step = Effect.flatMap(
+        Pull.catchDone(pull, () => Effect.undefined),
+        (chunk): Pull.Pull<Arr.NonEmptyReadonlyArray<string>, E, void, R2> => {
+          if (chunk !== undefined) return Effect.flatMap(toDeltas(chunk), sentencesOf)
+          ended = true
           const rest = chunker.flush()
-          return rest === undefined ? Stream.empty : Stream.make(rest)
-        })
+          return rest === undefined ? Cause.done() : Effect.succeed(Arr.of(rest))
+        }
       )
-    )
-  })
+      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<string>, E, void, R2> = Effect.suspend(() =>
+        ended ? Cause.done() : step
+      )
+      return next
+    })
+  )
+
+/** Deltas in, whole sentences out (the last one flushed when the deltas end). */
+export const chunkSentences = <E, R>(deltas: Stream.Stream<string, E, R>): Stream.Stream<string, E, R> =>
+  chunkSentencesWith(deltas, Effect.succeed)
