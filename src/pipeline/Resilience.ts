@@ -1,7 +1,7 @@
 // The one resilience policy of the pipeline: timeouts (first useful chunk, then idle), retries with
 // exponential backoff and jitter for retryable errors only, and a per-port concurrency limit.
 // Adapters never retry by themselves; every port call goes through here.
-import { Clock, Duration, Effect, Fiber, Latch, Random, Schedule, type Semaphore, Stream } from "effect"
+import { Clock, Duration, Effect, Queue, Random, Schedule, type Semaphore, Stream } from "effect"
 import type { PortPolicy } from "../config/PortPolicy.ts"
 import type { PortErrorFactory, PortFailure } from "./PortError.ts"
 
@@ -32,9 +32,11 @@ const timeoutError = <E>(makeError: PortErrorFactory<E>, what: string, ms: numbe
   makeError({ reason: "timeout", retryable: true, message: `${what} within ${ms} ms` })
 
 /**
- * Fails `stream` with a timeout when a pull waits longer than `firstMs` for its first element or `idleMs` for a later
- * one. One watchdog fiber per stream follows a deadline that each pull moves (like Effect's Stream.timeout), instead
- * of a timer and two fibers per element.
+ * Fails `stream` with a timeout when it takes longer than `firstMs` for its first element or `idleMs` for a later
+ * one. The stream runs in one fiber that hands its chunks to the consumer through a small queue, and one watchdog
+ * fiber follows the deadline, which runs only while the stream is waited on (not while a slow consumer holds it up):
+ * two fibers per call, and a chunk crosses once — where a merge with a watchdog stream cost several fibers and
+ * stages per call (Effect's Stream.timeout is a race per element).
  */
 const withPullDeadlines = <A, E>(
   stream: Stream.Stream<A, E>,
@@ -43,50 +45,36 @@ const withPullDeadlines = <A, E>(
   onFirst: () => void,
   timedOut: (started: boolean) => E
 ): Stream.Stream<A, E> =>
-  Stream.suspend(() => {
-    const clock = Fiber.getCurrent()!.getRef(Clock.Clock)
-    let started = false
-    let deadline: number | undefined
-    const pulling = Latch.makeUnsafe(false)
-    // No deadline is ever set closer than this: sleeping at most this long never oversleeps a deadline set meanwhile.
-    const step = Math.min(firstMs, idleMs)
-    // The first deadline runs from the call, the next ones from each element.
-    deadline = clock.currentTimeMillisUnsafe() + firstMs
-    pulling.openUnsafe()
-    const guarded = Stream.transformPull(stream, (pull) =>
-      Effect.succeed(
-        Effect.suspend(() => {
-          if (deadline === undefined) {
-            deadline = clock.currentTimeMillisUnsafe() + (started ? idleMs : firstMs)
-            pulling.openUnsafe()
+  Stream.callback<A, E>(
+    (queue) =>
+      Effect.flatMap(Clock.clockWith(Effect.succeed), (clock) => {
+        let started = false
+        // The time by which the next element must come; undefined while a chunk is being handed on.
+        let deadline: number | undefined = clock.currentTimeMillisUnsafe() + firstMs
+        // No deadline is ever set closer than this: sleeping at most this long never oversleeps one set meanwhile.
+        const step = Math.min(firstMs, idleMs)
+        const watch: Effect.Effect<void> = Effect.suspend(() => {
+          const now = clock.currentTimeMillisUnsafe()
+          if (deadline !== undefined && deadline <= now) return Queue.fail(queue, timedOut(started))
+          return Effect.andThen(Effect.sleep(deadline === undefined ? step : Math.min(step, deadline - now)), watch)
+        })
+        const handOn = (elements: ReadonlyArray<A>) => {
+          deadline = undefined
+          if (!started) {
+            started = true
+            onFirst()
           }
-          return pull
-        }).pipe(
-          Effect.map((chunk) => {
-            pulling.closeUnsafe()
-            deadline = undefined
-            if (!started) {
-              started = true
-              onFirst()
-            }
-            return chunk
+          return Effect.map(Queue.offerAll(queue, elements), () => {
+            deadline = clock.currentTimeMillisUnsafe() + idleMs
           })
-        )
-      )
-    )
-    const watchdog = Stream.fromEffectDrain(
-      Effect.gen(function* () {
-        while (true) {
-          yield* pulling.await
-          if (deadline === undefined) continue
-          yield* Effect.sleep(Math.min(step, deadline - clock.currentTimeMillisUnsafe()))
-          if (deadline === undefined || deadline > clock.currentTimeMillisUnsafe()) continue
-          return yield* Effect.fail(timedOut(started))
         }
-      })
-    )
-    return Stream.merge(guarded, watchdog, { haltStrategy: "left" })
-  })
+        return Effect.forkScoped(watch).pipe(
+          Effect.andThen(Stream.runForEachArray(stream, handOn)),
+          Effect.andThen(Queue.end(queue))
+        )
+      }),
+    { bufferSize: 16 }
+  )
 
 /**
  * Guards a streaming call: waits for a permit, fails with a retryable timeout when the first element takes longer

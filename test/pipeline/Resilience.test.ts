@@ -151,6 +151,48 @@ describe("Resilience.guardStream", () => {
     })
   )
 
+  it.effect("a stream whose chunks come within idleTimeoutMs of each other runs past it in all", () =>
+    Effect.gen(function* () {
+      const { stream } = yield* guarded(() =>
+        Stream.range(1, 10).pipe(Stream.mapEffect((i) => Effect.as(Effect.sleep(400), String(i))))
+      )
+      const fiber = yield* runFork(stream)
+      for (let i = 0; i < 10; i++) yield* TestClock.adjust(400)
+      const exit = yield* Fiber.await(fiber)
+      assert.deepStrictEqual(Exit.isSuccess(exit) ? Array.from(exit.value) : exit, [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "8",
+        "9",
+        "10"
+      ])
+    })
+  )
+
+  it.effect("a slow consumer is not a stalled provider: no timeout while the output waits to be taken", () =>
+    Effect.gen(function* () {
+      // The provider has all 40 chunks at once; the consumer takes one every 2 s, 4× the idle timeout.
+      const { stream } = yield* guarded(() => Stream.range(1, 40).pipe(Stream.rechunk(1)))
+      const taken: Array<number> = []
+      const fiber = yield* Effect.forkChild(
+        Stream.runForEach(stream, (n) =>
+          Effect.andThen(
+            Effect.sleep(2000),
+            Effect.sync(() => taken.push(n))
+          )
+        )
+      )
+      for (let i = 0; i < 40; i++) yield* TestClock.adjust(2000)
+      const exit = yield* Fiber.await(fiber)
+      assert.deepStrictEqual(Exit.isSuccess(exit) ? taken.length : String(exit), 40)
+    })
+  )
+
   it.effect("the concurrency limit holds: a second call waits for the first to finish", () =>
     Effect.gen(function* () {
       const one = { ...policy, concurrency: 1 }
