@@ -253,8 +253,9 @@ export class BenchSession implements FrameHandler {
     this.framesSent++
     this.metrics.framesSent++
     if (this.metrics.measuring) this.metrics.framesSentInWindow++
-    if (cycle === this.endSlot) {
-      // This frame completes the endpointing silence: the server's STT sees the end of speech on it.
+    if (cycle === this.endSlot && this.speechSlots > 0) {
+      // This frame completes the endpointing silence: the server's STT sees the end of speech on it. (With no
+      // speech at all, BENCH_SPEECH_MS=0, there is no turn to wait for.)
       this.endOfSpeechAt = performance.now()
       this.armed = false
       this.endMeasured = this.metrics.measuring
