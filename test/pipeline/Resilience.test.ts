@@ -177,8 +177,8 @@ describe("Resilience.guardStream", () => {
   it.effect("a slow consumer is not a stalled provider: no timeout while the output waits to be taken", () =>
     Effect.gen(function* () {
       // The provider has all 40 chunks at once; the consumer takes one every 2 s, 4× the idle timeout.
-      const { stream } = yield* guarded(() => Stream.range(1, 40).pipe(Stream.rechunk(1)))
-      const taken: Array<number> = []
+      const { stream } = yield* guarded(() => Stream.range(1, 40).pipe(Stream.map(String), Stream.rechunk(1)))
+      const taken: Array<string> = []
       const fiber = yield* Effect.forkChild(
         Stream.runForEach(stream, (n) =>
           Effect.andThen(
