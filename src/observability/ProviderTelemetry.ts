@@ -2,7 +2,7 @@
 // span (provider, model, attempts, time to first output, usage, outcome); every attempt counts as a request (each
 // one is billed), a call that fails after its retries counts as an error by reason, and usage (tokens, characters,
 // audio seconds) goes to the voice_stream_provider_* counters labelled by provider and kind.
-import { Clock, Effect, Metric, Stream } from "effect"
+import { Channel, Clock, Effect, Fiber, Metric, Stream } from "effect"
 import { PortFailureReason } from "../pipeline/PortError.ts"
 import * as M from "./Metrics.ts"
 import { type Attributes, outcomeOf, traceStream } from "./Spans.ts"
@@ -19,6 +19,14 @@ const UsageCounters: Readonly<Record<ProviderKind, ReadonlyArray<Metric.Counter<
   tts: [M.providerCharacters],
   enrichment: []
 }
+
+/** `stream`, with `effect` run each time it opens (at the open, not on every pull as Stream.unwrap's wrapper is). */
+const beforeOpening = <A, E, R>(effect: Effect.Effect<void>, stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.fromChannel(
+    Channel.fromTransform((upstream, scope) =>
+      Effect.andThen(effect, Channel.toTransform(stream.channel)(upstream, scope))
+    )
+  ) as Stream.Stream<A, E, R>
 
 const reasonOf = (error: unknown) =>
   typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : "unknown"
@@ -55,40 +63,29 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
       let attempts = 0
       let firstOutputMs: number | undefined
       const tally: Record<string, number> = {}
-      const attempt: Attempt = (call) =>
-        Stream.unwrap(
-          Effect.sync(() => {
-            attempts++
-          }).pipe(
-            Effect.andThen(Metric.update(requests, 1)),
-            Effect.andThen(options.perAttempt ?? Effect.void),
-            Effect.as(call)
-          )
-        )
-      const body = Stream.unwrap(
-        Effect.map(Clock.clockWith(Effect.succeed), (clock) => {
-          const startedAt = clock.currentTimeMillisUnsafe()
-          return run(attempt).pipe(
-            Stream.mapArrayEffect((elements) => {
-              if (firstOutputMs === undefined) firstOutputMs = clock.currentTimeMillisUnsafe() - startedAt
-              return options.perChunk === undefined
-                ? Effect.succeed(elements)
-                : Effect.as(options.perChunk(elements, tally), elements)
-            })
-          )
-        })
-      )
-      return traceStream(`${kind}.provider`, { provider, ...attributes }, body, (exit) => ({
-        outcome: outcomeOf(exit, reasonOf),
-        attempts,
-        first_output_ms: firstOutputMs,
-        ...tally
-      })).pipe(
-        Stream.onExit((exit) =>
-          exit._tag === "Failure" && outcomeOf(exit) === "error"
-            ? Metric.update(errorSeries(outcomeOf(exit, reasonOf)), 1)
-            : Effect.void
-        )
+      const clock = Fiber.getCurrent()!.getRef(Clock.Clock)
+      const startedAt = clock.currentTimeMillisUnsafe()
+      const countAttempt = Effect.suspend(() => {
+        attempts++
+        return Metric.update(requests, 1)
+      }).pipe(Effect.andThen(options.perAttempt ?? Effect.void))
+      const attempt: Attempt = (call) => beforeOpening(countAttempt, call)
+      const { perChunk } = options
+      return traceStream(
+        `${kind}.provider`,
+        { provider, ...attributes },
+        run(attempt),
+        (exit) => ({ outcome: outcomeOf(exit, reasonOf), attempts, first_output_ms: firstOutputMs, ...tally }),
+        {
+          onChunk: (elements) => {
+            if (firstOutputMs === undefined) firstOutputMs = clock.currentTimeMillisUnsafe() - startedAt
+            return perChunk === undefined ? Effect.void : perChunk(elements, tally)
+          },
+          onEnd: (exit) =>
+            exit._tag === "Failure" && outcomeOf(exit) === "error"
+              ? Metric.update(errorSeries(outcomeOf(exit, reasonOf)), 1)
+              : Effect.void
+        }
       )
     })
 

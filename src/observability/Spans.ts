@@ -2,7 +2,19 @@
 // end of speech), an interval recorded after the fact (the wait for the final transcript), a span around a stream whose
 // attributes are known only when it ends, and a span opened by the first of several stream elements.
 // Attributes are ids, counts, durations and provider names only: never transcript, prompt or reply text.
-import { Channel, Clock, Context, Effect, Exit, Option, References, Stream, Tracer } from "effect"
+import {
+  type Array as Arr,
+  Channel,
+  Clock,
+  Context,
+  Effect,
+  Exit,
+  Option,
+  References,
+  Scope,
+  Stream,
+  Tracer
+} from "effect"
 
 export type Attributes = Readonly<Record<string, string | number | boolean | undefined>>
 
@@ -61,19 +73,50 @@ export const withParentSpan = <A, E, R>(stream: Stream.Stream<A, E, R>, span: Tr
     )
   ) as Stream.Stream<A, E, R>
 
-/** Runs `stream` in a span named `name`; `final` adds the attributes known when it ends (counts, outcome). */
+/** What a traced stream may also do, in the same stage: observe each chunk of output, and act when it ends. */
+export interface TraceOptions<A, E> {
+  readonly onChunk?: (elements: Arr.NonEmptyReadonlyArray<A>) => Effect.Effect<void>
+  readonly onEnd?: (exit: Exit.Exit<unknown, E>) => Effect.Effect<void>
+}
+
+/**
+ * Runs `stream` in a span named `name`, made when the stream opens, as the parent of what the stream does; `final`
+ * adds the attributes known when it ends (counts, outcome). One stream stage, whatever `options` add: a stage costs
+ * a wrapper on every pull, and a provider call's output (LLM tokens, audio chunks) goes through it chunk by chunk.
+ */
 export const traceStream = <A, E, R>(
   name: string,
   attributes: Attributes,
   stream: Stream.Stream<A, E, R>,
-  final: (exit: Exit.Exit<unknown, E>) => Attributes
+  final: (exit: Exit.Exit<unknown, E>) => Attributes,
+  options: TraceOptions<A, E> = {}
 ): Stream.Stream<A, E, R> =>
-  Stream.unwrap(
-    Effect.map(Effect.makeSpan(name), (span) => {
-      setAttributes(span, attributes)
-      return withParentSpan(stream, span).pipe(Stream.onExit((exit) => endSpan(span, exit, final(exit))))
-    })
-  )
+  Stream.fromChannel(
+    Channel.fromTransformBracket((upstream, scope, forkedScope) =>
+      Effect.flatMap(Effect.makeSpan(name), (span) => {
+        setAttributes(span, attributes)
+        const ended = (exit: Exit.Exit<unknown, unknown>) => {
+          const streamExit = exit as Exit.Exit<unknown, E>
+          const end = endSpan(span, exit, final(streamExit))
+          return options.onEnd === undefined ? end : Effect.andThen(end, options.onEnd(streamExit))
+        }
+        return Effect.contextWith((base: Context.Context<R>) => {
+          const withSpan = Context.add(base, Tracer.ParentSpan, span) as Context.Context<R>
+          const inSpan = () => withSpan
+          const { onChunk } = options
+          return Scope.addFinalizerExit(forkedScope, ended).pipe(
+            Effect.andThen(Effect.updateContext(Channel.toTransform(stream.channel)(upstream, scope), inSpan)),
+            Effect.map((pull) => {
+              const pullInSpan = Effect.updateContext(pull, inSpan)
+              return onChunk === undefined
+                ? pullInSpan
+                : Effect.flatMap(pullInSpan, (elements) => Effect.as(onChunk(elements), elements))
+            })
+          )
+        })
+      })
+    )
+  ) as Stream.Stream<A, E, R>
 
 /**
  * A span opened by `start` (the first call wins) in the calling fiber's current span, made the parent of the streams
