@@ -1,7 +1,7 @@
 // The one resilience policy of the pipeline: timeouts (first useful chunk, then idle), retries with
 // exponential backoff and jitter for retryable errors only, and a per-port concurrency limit.
 // Adapters never retry by themselves; every port call goes through here.
-import { Clock, Duration, Effect, Queue, Random, Schedule, type Semaphore, Stream } from "effect"
+import { Clock, Duration, Effect, Fiber, Queue, Random, Schedule, type Semaphore, Stream } from "effect"
 import type { PortPolicy } from "../config/PortPolicy.ts"
 import type { PortErrorFactory, PortFailure } from "./PortError.ts"
 
@@ -32,76 +32,61 @@ const timeoutError = <E>(makeError: PortErrorFactory<E>, what: string, ms: numbe
   makeError({ reason: "timeout", retryable: true, message: `${what} within ${ms} ms` })
 
 /**
- * Fails `stream` with a timeout when it takes longer than `firstMs` for its first element or `idleMs` for a later
- * one. The stream runs in one fiber that hands its chunks to the consumer through a small queue, and one watchdog
- * fiber follows the deadline, which runs only while the stream is waited on (not while a slow consumer holds it up):
- * two fibers per call, and a chunk crosses once — where a merge with a watchdog stream cost several fibers and
- * stages per call (Effect's Stream.timeout is a race per element).
- */
-const withPullDeadlines = <A, E>(
-  stream: Stream.Stream<A, E>,
-  firstMs: number,
-  idleMs: number,
-  onFirst: () => void,
-  timedOut: (started: boolean) => E
-): Stream.Stream<A, E> =>
-  Stream.callback<A, E>(
-    (queue) =>
-      Effect.flatMap(Clock.clockWith(Effect.succeed), (clock) => {
-        let started = false
-        // The time by which the next element must come; undefined while a chunk is being handed on.
-        let deadline: number | undefined = clock.currentTimeMillisUnsafe() + firstMs
-        // No deadline is ever set closer than this: sleeping at most this long never oversleeps one set meanwhile.
-        const step = Math.min(firstMs, idleMs)
-        const watch: Effect.Effect<void> = Effect.suspend(() => {
-          const now = clock.currentTimeMillisUnsafe()
-          if (deadline !== undefined && deadline <= now) return Queue.fail(queue, timedOut(started))
-          return Effect.andThen(Effect.sleep(deadline === undefined ? step : Math.min(step, deadline - now)), watch)
-        })
-        const handOn = (elements: ReadonlyArray<A>) => {
-          deadline = undefined
-          if (!started) {
-            started = true
-            onFirst()
-          }
-          return Effect.map(Queue.offerAll(queue, elements), () => {
-            deadline = clock.currentTimeMillisUnsafe() + idleMs
-          })
-        }
-        return Effect.forkScoped(watch).pipe(
-          Effect.andThen(Stream.runForEachArray(stream, handOn)),
-          Effect.andThen(Queue.end(queue))
-        )
-      }),
-    { bufferSize: 16 }
-  )
-
-/**
  * Guards a streaming call: waits for a permit, fails with a retryable timeout when the first element takes longer
  * than `firstChunkTimeoutMs` or a later one longer than `idleTimeoutMs`, and retries the whole call only while it has
  * produced nothing (output already sent cannot be taken back).
+ *
+ * The call runs in one fiber that holds the permit, runs each attempt raced against a watchdog that follows its
+ * deadline, and hands the output to the consumer through a small queue: the deadline runs only while the provider is
+ * waited on, not while a slow consumer holds the output up. A chunk crosses one queue, with no stage of its own in
+ * between — where Stream.retry, a permit around the stream and a merge with a watchdog stream each wrapped every pull
+ * (and Effect's Stream.timeout races every element).
  */
 export const guardStream =
   <E extends PortFailure>(policy: PortPolicy, permits: Semaphore.Semaphore, makeError: PortErrorFactory<E>) =>
   <A>(open: () => Stream.Stream<A, E>): Stream.Stream<A, E> =>
-    Stream.suspend(() => {
-      let started = false
-      const attempt: Stream.Stream<A, E> = withPullDeadlines(
-        Stream.suspend(open),
-        policy.firstChunkTimeoutMs,
-        policy.idleTimeoutMs,
-        () => {
-          started = true
-        },
-        (hadOutput) =>
-          hadOutput
-            ? timeoutError(makeError, "no further output", policy.idleTimeoutMs)
-            : timeoutError(makeError, "no first output", policy.firstChunkTimeoutMs)
-      )
-      const retried = attempt.pipe(Stream.retry(retrySchedule<E>(policy).pipe(Schedule.while(() => !started))))
-      const permit = Effect.acquireRelease(permits.take(1), () => permits.release(1))
-      return Stream.unwrap(Effect.as(permit, retried))
-    })
+    Stream.callback<A, E>(
+      (queue) =>
+        Effect.suspend(() => {
+          const clock = Fiber.getCurrent()!.getRef(Clock.Clock)
+          let started = false
+          // While an attempt waits on the provider, the time by which its next element must come.
+          let deadline: number | undefined
+          // No deadline is ever set closer than this: sleeping at most this long never oversleeps one set meanwhile.
+          const step = Math.min(policy.firstChunkTimeoutMs, policy.idleTimeoutMs)
+          const watchdog: Effect.Effect<never, E> = Effect.suspend(() => {
+            const now = clock.currentTimeMillisUnsafe()
+            if (deadline !== undefined && deadline <= now) {
+              return Effect.fail(
+                started
+                  ? timeoutError(makeError, "no further output", policy.idleTimeoutMs)
+                  : timeoutError(makeError, "no first output", policy.firstChunkTimeoutMs)
+              )
+            }
+            return Effect.andThen(
+              Effect.sleep(deadline === undefined ? step : Math.min(step, deadline - now)),
+              watchdog
+            )
+          })
+          const handOn = (elements: ReadonlyArray<A>) => {
+            deadline = undefined
+            started = true
+            return Effect.map(Queue.offerAll(queue, elements), () => {
+              deadline = clock.currentTimeMillisUnsafe() + policy.idleTimeoutMs
+            })
+          }
+          const attempt = Effect.suspend(() => {
+            deadline = clock.currentTimeMillisUnsafe() + policy.firstChunkTimeoutMs
+            return Effect.raceFirst(Stream.runForEachArray(Stream.suspend(open), handOn), watchdog)
+          })
+          return attempt.pipe(
+            Effect.retry(retrySchedule<E>(policy).pipe(Schedule.while(() => !started))),
+            permits.withPermits(1),
+            Effect.andThen(Queue.end(queue))
+          )
+        }),
+      { bufferSize: 16 }
+    )
 
 /** Guards a single-answer call: permit, timeout, retries for retryable failures. */
 export const guardEffect =

@@ -193,6 +193,20 @@ describe("Resilience.guardStream", () => {
     })
   )
 
+  it.effect("an attempt that timed out is dropped: its late output never reaches the consumer, the retry's does", () =>
+    Effect.gen(function* () {
+      const { stream, times } = yield* guarded((n) =>
+        n === 1 ? Stream.fromEffect(Effect.as(Effect.sleep(1500), "late")) : Stream.make("retried")
+      )
+      const fiber = yield* runFork(stream)
+      for (let i = 0; i < 30; i++) yield* TestClock.adjust(100)
+      const exit = yield* Fiber.await(fiber)
+      assert.deepStrictEqual(Exit.isSuccess(exit) ? Array.from(exit.value) : String(exit), ["retried"])
+      assert.strictEqual(times.length, 2)
+      assert.isAtLeast(times[1]!, 1000)
+    })
+  )
+
   it.effect("the concurrency limit holds: a second call waits for the first to finish", () =>
     Effect.gen(function* () {
       const one = { ...policy, concurrency: 1 }
