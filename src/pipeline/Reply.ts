@@ -108,11 +108,15 @@ export const runReply = Effect.fnUntraced(function* (request: ReplyRequest, io: 
     }
     if (deltas.length === 0) return Effect.succeed(deltas)
     if (progress.llmFirstTokenMs === null) progress.llmFirstTokenMs = clock.currentTimeMillisUnsafe() - llmStart
-    progress.llmDeltas += deltas.length
-    const send = (delta: string) => {
-      progress.textSent += delta
-      return io.event({ type: "response.text.delta", turn, delta })
-    }
+    // A delta counts as sent (and kept for the history) once it is queued for the client, not before: a reply
+    // cancelled while the outbox is full keeps exactly what the client will get.
+    const send = (delta: string) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.map(restore(io.event({ type: "response.text.delta", turn, delta })), () => {
+          progress.llmDeltas++
+          progress.textSent += delta
+        })
+      )
     return Effect.as(deltas.length === 1 ? send(deltas[0]!) : Effect.forEach(deltas, send, { discard: true }), deltas)
   }
   const llmOutput = llm
