@@ -1,7 +1,7 @@
 // The telemetry of each port's provider calls, ready for ResilientPorts: what each kind of call reports as usage
 // (LLM tokens from its usage chunks, TTS characters per request and audio bytes, STT audio seconds) on top of the
 // span, request and error counting of ProviderTelemetry.ts.
-import { Effect, Metric, type Stream } from "effect"
+import { Effect, type Stream } from "effect"
 import type { AudioFormat } from "../domain/Audio.ts"
 import type { LlmChunk } from "../pipeline/Llm.ts"
 import type { SttAudio } from "../pipeline/Stt.ts"
@@ -52,8 +52,7 @@ export const ttsTelemetry = (provider: string) => {
 
 export const sttTelemetry = (provider: string) => {
   const calls = providerCalls("stt", provider)
-  /** The provider's series of the audio seconds counter, as ProviderTelemetry labels its usage. */
-  const audioSeconds = Metric.withAttributes(M.providerAudioSeconds, { provider, kind: "stt" })
+  const audioSeconds = calls.series(M.providerAudioSeconds)
   return {
     register: calls.register,
     call: calls.stream,

@@ -111,5 +111,5 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
       )
     }).pipe(Effect.withSpan(`${kind}.provider`, { attributes: { provider, ...attributes } }))
 
-  return { register, stream, effect, usage }
+  return { register, stream, effect, usage, series }
 }

@@ -10,6 +10,7 @@ import {
   Effect,
   Exit,
   Option,
+  type Pull,
   References,
   Scope,
   Stream,
@@ -56,21 +57,28 @@ export const recordSpan = (name: string, startMs: number, endMs: number, attribu
   Effect.map(startSpanAt(name, startMs, attributes), (span) => span.end(toNanos(endMs), Exit.void))
 
 /**
- * `stream` with `span` as its parent span, like Stream.provideService(Tracer.ParentSpan, span) but cheaper: the
- * context with the span is made once, when the stream opens, and each pull switches to that same context, where
- * Stream.provideService made a new context (and its cache) for every element — per LLM token and per audio chunk.
+ * Opens `stream` with `span` as its parent span and returns its pull, each pull switched to that same context: the
+ * context with the span is made once, where Stream.provideService(Tracer.ParentSpan, span) made a new context (and
+ * its cache) for every element — per LLM token and per audio chunk.
  */
+const openInSpan = <A, E, R>(
+  stream: Stream.Stream<A, E, R>,
+  span: Tracer.Span,
+  upstream: Pull.Pull<unknown, unknown, unknown>,
+  scope: Scope.Scope
+) =>
+  Effect.contextWith((base: Context.Context<R>) => {
+    const withSpan = Context.add(base, Tracer.ParentSpan, span) as Context.Context<R>
+    const inSpan = () => withSpan
+    return Effect.map(Effect.updateContext(Channel.toTransform(stream.channel)(upstream, scope), inSpan), (pull) =>
+      Effect.updateContext(pull, inSpan)
+    )
+  })
+
+/** `stream` with `span` as its parent span, like Stream.provideService(Tracer.ParentSpan, span) but cheaper. */
 export const withParentSpan = <A, E, R>(stream: Stream.Stream<A, E, R>, span: Tracer.Span): Stream.Stream<A, E, R> =>
   Stream.fromChannel(
-    Channel.fromTransform((upstream, scope) =>
-      Effect.contextWith((base: Context.Context<R>) => {
-        const withSpan = Context.add(base, Tracer.ParentSpan, span) as Context.Context<R>
-        const same = () => withSpan
-        return Effect.map(Effect.updateContext(Channel.toTransform(stream.channel)(upstream, scope), same), (pull) =>
-          Effect.updateContext(pull, same)
-        )
-      })
-    )
+    Channel.fromTransform((upstream, scope) => openInSpan(stream, span, upstream, scope))
   ) as Stream.Stream<A, E, R>
 
 /** What a traced stream may also do, in the same stage: observe each chunk of output, and act when it ends. */
@@ -100,20 +108,13 @@ export const traceStream = <A, E, R>(
           const end = endSpan(span, exit, final(streamExit))
           return options.onEnd === undefined ? end : Effect.andThen(end, options.onEnd(streamExit))
         }
-        return Effect.contextWith((base: Context.Context<R>) => {
-          const withSpan = Context.add(base, Tracer.ParentSpan, span) as Context.Context<R>
-          const inSpan = () => withSpan
-          const { onChunk } = options
-          return Scope.addFinalizerExit(forkedScope, ended).pipe(
-            Effect.andThen(Effect.updateContext(Channel.toTransform(stream.channel)(upstream, scope), inSpan)),
-            Effect.map((pull) => {
-              const pullInSpan = Effect.updateContext(pull, inSpan)
-              return onChunk === undefined
-                ? pullInSpan
-                : Effect.flatMap(pullInSpan, (elements) => Effect.as(onChunk(elements), elements))
-            })
+        const { onChunk } = options
+        return Scope.addFinalizerExit(forkedScope, ended).pipe(
+          Effect.andThen(openInSpan(stream, span, upstream, scope)),
+          Effect.map((pull) =>
+            onChunk === undefined ? pull : Effect.flatMap(pull, (elements) => Effect.as(onChunk(elements), elements))
           )
-        })
+        )
       })
     )
   ) as Stream.Stream<A, E, R>

@@ -4,8 +4,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Metric, Stream } from "effect"
 import { pcm16Format } from "../../src/domain/Audio.ts"
 import { countSttAudio } from "../../src/observability/SttAudioUsage.ts"
-import { sttAudioFromIterable } from "../../src/pipeline/SttAudioStream.ts"
 import { markedFrame, openAudioGate } from "../support/MarkedAudio.ts"
+import { sttAudioFromIterable } from "../support/SttAudioStream.ts"
 
 const format = pcm16Format(16000)
 

@@ -6,8 +6,8 @@ import { type AudioFormat, pcm16Format } from "../../src/domain/Audio.ts"
 import type { EnrichmentContext } from "../../src/domain/Enrichment.ts"
 import { Llm, type LlmChunk } from "../../src/pipeline/Llm.ts"
 import { Stt, type SttEvent, type SttInput } from "../../src/pipeline/Stt.ts"
-import { sttAudioFromIterable } from "../../src/pipeline/SttAudioStream.ts"
 import { Tts } from "../../src/pipeline/Tts.ts"
+import { sttAudioFromIterable } from "../support/SttAudioStream.ts"
 
 const context: EnrichmentContext = {
   prices: [

@@ -11,7 +11,6 @@ import { tone } from "../../src/audio/Pcm.ts"
 import type { DeepgramSettings } from "../../src/config/ProviderSettings.ts"
 import { type AudioFormat, pcm16Format } from "../../src/domain/Audio.ts"
 import { Stt, type SttError, type SttEvent, type SttInput, SttInputCapacity } from "../../src/pipeline/Stt.ts"
-import { sttAudioFromIterable, sttAudioFromStream } from "../../src/pipeline/SttAudioStream.ts"
 import { Tts, type TtsError } from "../../src/pipeline/Tts.ts"
 import {
   type DeepgramSttOptions,
@@ -23,6 +22,7 @@ import { classifyRestError, classifySocketError } from "../../src/providers/deep
 import { Utterances } from "../../src/providers/deepgram/Utterances.ts"
 import { type DeepgramFake, type ListenConnection, startDeepgramFake } from "../fakes/DeepgramFake.ts"
 import { markedFrame, openAudioGate } from "../support/MarkedAudio.ts"
+import { sttAudioFromIterable, sttAudioFromStream } from "../support/SttAudioStream.ts"
 import { speechFrames, sttConformance, ttsConformance } from "./conformance.ts"
 
 let fake: DeepgramFake
@@ -399,12 +399,6 @@ describe("Deepgram STT: failures", () => {
 })
 
 describe("Deepgram STT: audio in the push form", () => {
-  /** Polls (live clock) until `check` holds. */
-  const until = (check: () => boolean) =>
-    Effect.gen(function* () {
-      while (!check()) yield* Effect.sleep(5)
-    }).pipe(Effect.timeout("5 seconds"))
-
   it.live("frames offered during the handshake reach Deepgram once it opens, first and in order, then live ones", () =>
     Effect.gen(function* () {
       fake.script({ handshakeDelayMs: 200 })
@@ -412,8 +406,8 @@ describe("Deepgram STT: audio in the push form", () => {
       const { gate, audio } = yield* openAudioGate(format16k)
       const outcomes = [gate.audio(markedFrame(1)), gate.audio(markedFrame(2))]
       const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(audio, format16k)))
-      yield* until(() => seen().length === 1)
-      yield* Effect.sleep(50)
+      // The fake has the connection and holds its handshake for 200 ms: frames offered now wait in the gate.
+      yield* waitFor(() => seen().length === 1)
       outcomes.push(gate.audio(markedFrame(3)), gate.audio(markedFrame(4)))
       assert.strictEqual(seen()[0]!.audioFrames, 0, "the socket was not open yet")
       yield* waitFor(() => seen()[0]!.audioFrames === 4)
@@ -434,7 +428,7 @@ describe("Deepgram STT: audio in the push form", () => {
       gate.audio(markedFrame(0, frameBytes))
       const fiber = yield* Effect.forkChild(Stream.runDrain(stt().transcribe(audio, format)))
       // Attached once the buffer has been handed over.
-      yield* until(() => Queue.sizeUnsafe(buffer) === 0)
+      yield* waitFor(() => Queue.sizeUnsafe(buffer) === 0)
       let accepted = 1
       const notices: Array<string> = []
       let refused = 0
