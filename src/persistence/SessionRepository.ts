@@ -90,12 +90,16 @@ export class SessionRepository extends Context.Service<
 
       type Record_<T extends StoreRecord["_tag"]> = Extract<StoreRecord, { _tag: T }>
 
-      const insertSession = (record: Record_<"SessionStarted">) => sql`
-        INSERT INTO sessions (id, user_id, instance_id, started_at, client_info, input_format, output_format)
-        VALUES (${record.sessionId}, ${record.userId}, ${record.instanceId}, ${new Date(record.startedAt)},
-                ${JSON.stringify(record.clientInfo)}::jsonb, ${JSON.stringify(record.inputFormat)}::jsonb,
-                ${JSON.stringify(record.outputFormat)}::jsonb)
-        ON CONFLICT (id) DO NOTHING`
+      // JSON goes in as text: an untyped parameter takes the column's type (jsonb) in INSERT … VALUES.
+      const sessionRow = (record: Record_<"SessionStarted">) => ({
+        id: record.sessionId,
+        user_id: record.userId,
+        instance_id: record.instanceId,
+        started_at: new Date(record.startedAt),
+        client_info: JSON.stringify(record.clientInfo),
+        input_format: JSON.stringify(record.inputFormat),
+        output_format: JSON.stringify(record.outputFormat)
+      })
 
       const turnRow = (record: Record_<"TurnCompleted">) => ({
         session_id: record.sessionId,
@@ -130,16 +134,28 @@ export class SessionRepository extends Context.Service<
         recorded_at: new Date(record.recordedAt)
       })
 
-      const endSession = (record: Record_<"SessionEnded">) => sql`
-        UPDATE sessions SET ended_at = ${new Date(record.endedAt)}, end_reason = ${record.reason}
-        WHERE id = ${record.sessionId} AND ended_at IS NULL`
+      /**
+       * Ends sessions in one statement: the ends come as three parallel arrays. A session already ended keeps its
+       * first end, and when a batch ends the same session twice the earliest row wins (a replayed end changes nothing).
+       */
+      const endSessions = (records: ReadonlyArray<Record_<"SessionEnded">>) => sql`
+        UPDATE sessions AS s SET ended_at = e.ended_at, end_reason = e.reason
+        FROM (
+          SELECT DISTINCT ON (id) id, ended_at, reason
+          FROM unnest(${records.map((r) => r.sessionId)}::uuid[],
+                      ${records.map((r) => new Date(r.endedAt).toISOString())}::timestamptz[],
+                      ${records.map((r) => r.reason)}::text[]) AS u(id, ended_at, reason)
+          ORDER BY id, ended_at
+        ) AS e
+        WHERE s.id = e.id AND s.ended_at IS NULL`
 
       /** At most this many rows per INSERT (PostgreSQL takes at most 65,535 parameters per statement). */
       const rowsPerInsert = 500
 
       /**
-       * A batch in one transaction: sessions first, then turns and usage as multi-row INSERTs (one statement per
-       * table, not per record), then session ends, so every row finds its session whatever order it was queued in.
+       * A batch in one transaction: sessions first, then turns and usage, then session ends, each as one statement
+       * per table (not per record; each statement is a round trip to the database or its worker), so every row
+       * finds its session whatever order it was queued in.
        */
       const writeBatch = (input: ReadonlyArray<StoreRecord>) =>
         Effect.gen(function* () {
@@ -152,7 +168,10 @@ export class SessionRepository extends Context.Service<
             for (let i = 0; i < rows.length; i += rowsPerInsert) out.push(rows.slice(i, i + rowsPerInsert))
             return out
           }
-          for (const record of of("SessionStarted")) yield* insertSession(record)
+          for (const rows of chunks(of("SessionStarted").map(sessionRow))) {
+            yield* sql`INSERT INTO sessions ${sql.insert(rows as [ReturnType<typeof sessionRow>])}
+                       ON CONFLICT (id) DO NOTHING`
+          }
           for (const rows of chunks(of("TurnCompleted").map(turnRow))) {
             yield* sql`INSERT INTO turns ${sql.insert(rows as [ReturnType<typeof turnRow>])}
                        ON CONFLICT (session_id, seq) DO NOTHING`
@@ -161,7 +180,7 @@ export class SessionRepository extends Context.Service<
             yield* sql`INSERT INTO provider_usage ${sql.insert(rows as [ReturnType<typeof usageRow>])}
                        ON CONFLICT (id) DO NOTHING`
           }
-          for (const record of of("SessionEnded")) yield* endSession(record)
+          for (const rows of chunks(of("SessionEnded"))) yield* endSessions(rows)
         })
 
       const toSession = (row: Record<string, unknown>): SessionRow => ({
