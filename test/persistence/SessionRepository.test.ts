@@ -94,39 +94,41 @@ describeBackends("SessionRepository", (backend) => {
     }).pipe(Effect.provide(withRepository(backend)))
   )
 
-  it.effect("many sessions start and end in one batch, each row with its own values; a doubled end keeps the first", () =>
-    Effect.gen(function* () {
-      const repo = yield* SessionRepository
-      const started = (n: number): StoreRecord => ({
-        ...(session(n, `user-${n}`, 1000 + n) as Extract<StoreRecord, { _tag: "SessionStarted" }>),
-        clientInfo: { name: `app-${n}`, quote: `it's "${n}"` },
-        inputFormat: { encoding: "pcm16", sampleRate: 8000 * n, channels: 1 }
-      })
-      const endedAs = (n: number, at: number, reason: string): StoreRecord => ({
-        _tag: "SessionEnded",
-        sessionId: uuid(n),
-        endedAt: at,
-        reason
-      })
-      // Ends queued before the starts they close, and session 2 ended twice in the same batch.
-      yield* repo.writeBatch([
-        endedAs(1, 5001, "client_closed"),
-        endedAs(2, 6002, "idle_timeout"),
-        started(1),
-        started(2),
-        started(3),
-        endedAs(2, 7002, "client_closed")
-      ])
-      const [one, two, three] = yield* Effect.forEach([1, 2, 3], (n) => repo.getSession(`user-${n}`, uuid(n)))
-      assert.deepStrictEqual(one!.session.clientInfo, { name: "app-1", quote: `it's "1"` })
-      assert.deepStrictEqual(two!.session.inputFormat, { encoding: "pcm16", sampleRate: 16000, channels: 1 })
-      assert.strictEqual(one!.session.endedAt?.getTime(), 5001)
-      assert.strictEqual(one!.session.endReason, "client_closed")
-      assert.strictEqual(two!.session.endedAt?.getTime(), 6002)
-      assert.strictEqual(two!.session.endReason, "idle_timeout")
-      assert.strictEqual(three!.session.startedAt.getTime(), 1003)
-      assert.isNull(three!.session.endedAt)
-    }).pipe(Effect.provide(withRepository(backend)))
+  it.effect(
+    "many sessions start and end in one batch, each row with its own values; a doubled end keeps the first",
+    () =>
+      Effect.gen(function* () {
+        const repo = yield* SessionRepository
+        const started = (n: number): StoreRecord => ({
+          ...(session(n, `user-${n}`, 1000 + n) as Extract<StoreRecord, { _tag: "SessionStarted" }>),
+          clientInfo: { name: `app-${n}`, quote: `it's "${n}"` },
+          inputFormat: { encoding: "pcm16", sampleRate: 8000 * n, channels: 1 }
+        })
+        const endedAs = (n: number, at: number, reason: string): StoreRecord => ({
+          _tag: "SessionEnded",
+          sessionId: uuid(n),
+          endedAt: at,
+          reason
+        })
+        // Ends queued before the starts they close, and session 2 ended twice in the same batch.
+        yield* repo.writeBatch([
+          endedAs(1, 5001, "client_closed"),
+          endedAs(2, 6002, "idle_timeout"),
+          started(1),
+          started(2),
+          started(3),
+          endedAs(2, 7002, "client_closed")
+        ])
+        const [one, two, three] = yield* Effect.forEach([1, 2, 3], (n) => repo.getSession(`user-${n}`, uuid(n)))
+        assert.deepStrictEqual(one!.session.clientInfo, { name: "app-1", quote: `it's "1"` })
+        assert.deepStrictEqual(two!.session.inputFormat, { encoding: "pcm16", sampleRate: 16000, channels: 1 })
+        assert.strictEqual(one!.session.endedAt?.getTime(), 5001)
+        assert.strictEqual(one!.session.endReason, "client_closed")
+        assert.strictEqual(two!.session.endedAt?.getTime(), 6002)
+        assert.strictEqual(two!.session.endReason, "idle_timeout")
+        assert.strictEqual(three!.session.startedAt.getTime(), 1003)
+        assert.isNull(three!.session.endedAt)
+      }).pipe(Effect.provide(withRepository(backend)))
   )
 
   it.effect("a user's sessions come newest first, paginated by cursor, with no one else's", () =>
