@@ -5,7 +5,7 @@
 import { Channel, Clock, Effect, Fiber, Metric, Stream } from "effect"
 import { PortFailureReason } from "../pipeline/PortError.ts"
 import * as M from "./Metrics.ts"
-import { type Attributes, outcomeOf, traceStream } from "./Spans.ts"
+import { type Attributes, outcomeOf, SpanOptions, traceStream } from "./Spans.ts"
 
 export type ProviderKind = "stt" | "llm" | "tts" | "enrichment"
 
@@ -93,23 +93,27 @@ export const providerCalls = (kind: ProviderKind, provider: string, attributes: 
   const effect = <A, E, R>(
     run: (attempt: <X, XE, XR>(call: Effect.Effect<X, XE, XR>) => Effect.Effect<X, XE, XR>) => Effect.Effect<A, E, R>
   ) =>
-    Effect.gen(function* () {
-      let attempts = 0
-      const attempt = <X, XE, XR>(call: Effect.Effect<X, XE, XR>) =>
-        Effect.sync(() => {
-          attempts++
-        }).pipe(Effect.andThen(Metric.update(requests, 1)), Effect.andThen(call))
-      return yield* run(attempt).pipe(
-        Effect.onExit((exit) =>
-          Effect.andThen(
-            Effect.annotateCurrentSpan({ outcome: outcomeOf(exit, reasonOf), attempts }),
-            exit._tag === "Failure" && outcomeOf(exit) === "error"
-              ? Metric.update(errorSeries(outcomeOf(exit, reasonOf)), 1)
-              : Effect.void
+    Effect.withSpan(
+      Effect.gen(function* () {
+        let attempts = 0
+        const attempt = <X, XE, XR>(call: Effect.Effect<X, XE, XR>) =>
+          Effect.sync(() => {
+            attempts++
+          }).pipe(Effect.andThen(Metric.update(requests, 1)), Effect.andThen(call))
+        return yield* run(attempt).pipe(
+          Effect.onExit((exit) =>
+            Effect.andThen(
+              Effect.annotateCurrentSpan({ outcome: outcomeOf(exit, reasonOf), attempts }),
+              exit._tag === "Failure" && outcomeOf(exit) === "error"
+                ? Metric.update(errorSeries(outcomeOf(exit, reasonOf)), 1)
+                : Effect.void
+            )
           )
         )
-      )
-    }).pipe(Effect.withSpan(`${kind}.provider`, { attributes: { provider, ...attributes } }))
+      }),
+      `${kind}.provider`,
+      { ...SpanOptions, attributes: { provider, ...attributes } }
+    )
 
   return { register, stream, effect, usage, series }
 }

@@ -4,7 +4,7 @@
 import { Effect, type Exit, type Stream } from "effect"
 import type { EnrichmentContext } from "../domain/Enrichment.ts"
 import type { ReplyProgress } from "../pipeline/Reply.ts"
-import { lazySpan, outcomeOf, traceStream } from "./Spans.ts"
+import { lazySpan, outcomeOf, SpanOptions, traceStream } from "./Spans.ts"
 
 const reasonOf = (error: unknown) =>
   typeof error === "object" && error !== null && "reason" in error ? String(error.reason) : "error"
@@ -19,8 +19,8 @@ const ttsReasonOf = (error: unknown) =>
 export const traceEnrichment =
   (provider: string, budgetMs: number) =>
   <E, R>(enrich: Effect.Effect<EnrichmentContext, E, R>) =>
-    enrich.pipe(
-      Effect.tap((context) =>
+    Effect.withSpan(
+      Effect.tap(enrich, (context) =>
         Effect.annotateCurrentSpan({
           outcome: context.missing.length === 0 ? "ok" : "partial",
           "enrichment.prices": context.prices.length,
@@ -28,7 +28,8 @@ export const traceEnrichment =
           "enrichment.missing": context.missing.length
         })
       ),
-      Effect.withSpan("enrichment", { attributes: { provider, "enrichment.budget_ms": budgetMs } })
+      "enrichment",
+      { ...SpanOptions, attributes: { provider, "enrichment.budget_ms": budgetMs } }
     )
 
 /** The LLM's reply stream in a span; tokens and the time to the first one are read from `progress` at the end. */

@@ -19,6 +19,15 @@ import {
 
 export type Attributes = Readonly<Record<string, string | number | boolean | undefined>>
 
+/**
+ * Options for every span the server opens with Effect.withSpan: no stack trace. Effect otherwise makes an `Error` (a
+ * captured stack) per span to record where it was opened, per provider call and turn; span names already say where,
+ * and the error objects live as long as their spans (docs/benchmarks.md, third round). Only the data-first form
+ * `Effect.withSpan(effect, name, options)` honours it in effect 4.1: the piped form captures a stack whatever the
+ * options say. (Effect.makeSpan, used below, captures none.)
+ */
+export const SpanOptions = { captureStackTrace: false } as const
+
 const toNanos = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n
 
 const setAttributes = (span: Tracer.Span, attributes: Attributes) => {

@@ -6,6 +6,7 @@ import { type AudioFormat, DefaultInputFormat, pcm16Format } from "../domain/Aud
 import { CloseCode, type SessionEndReason } from "../domain/Errors.ts"
 import { type ClientMessage, MaxTextInputLength, ProtocolName, type SessionStart } from "../domain/Protocol.ts"
 import { countingAudio, countingErrors } from "../observability/SessionMetrics.ts"
+import { SpanOptions } from "../observability/Spans.ts"
 import { observeTurn } from "../observability/TurnTelemetry.ts"
 import { SessionStore } from "../persistence/SessionStore.ts"
 import { Enricher } from "../pipeline/Enricher.ts"
@@ -60,7 +61,7 @@ const closeCodeFor = (reason: SessionEndReason): number =>
  * Runs one session until the client leaves, breaks the protocol, or `shutdown` completes; returns why it ended.
  * Everything it starts lives in the caller's Scope, so closing that scope stops it all.
  */
-export const runSession = Effect.fn("session")(function* (
+const sessionLoop = Effect.fnUntraced(function* (
   transport: Transport,
   info: SessionInfo,
   shutdown: Deferred.Deferred<void>
@@ -623,3 +624,10 @@ export const runSession = Effect.fn("session")(function* (
   yield* Effect.logInfo("session ended", { reason: end.reason, turns: lastTurn })
   return end.reason
 })
+
+/**
+ * The session in its span ("session"), opened without the stack frames Effect.fn captures: those annotate every failure
+ * in the session's fibers, its teardown included, with a stack trace (docs/benchmarks.md, third round).
+ */
+export const runSession = (transport: Transport, info: SessionInfo, shutdown: Deferred.Deferred<void>) =>
+  Effect.withSpan(sessionLoop(transport, info, shutdown), "session", SpanOptions)

@@ -7,6 +7,7 @@ import { Clock, Effect, Layer, type Scope, Stream } from "effect"
 import { Resampler } from "../../audio/Resampler.ts"
 import type { DeepgramSettings } from "../../config/ProviderSettings.ts"
 import type { AudioFormat } from "../../domain/Audio.ts"
+import { SpanOptions } from "../../observability/Spans.ts"
 import { Tts, TtsError } from "../../pipeline/Tts.ts"
 import { scopedAbortSignal } from "../sdkStream.ts"
 import { makeDeepgramClient } from "./client.ts"
@@ -22,7 +23,7 @@ export const speakRate = (rate: AudioFormat["sampleRate"]): number =>
   [8000, 16000, 24000, 32000, 48000].find((offered) => offered >= rate) ?? 48000
 
 /** POSTs one sentence; the response body as it arrives, or the classified failure. Aborted with the scope. */
-const request = Effect.fn("DeepgramTts.request")(function* (
+const requestUntraced = Effect.fnUntraced(function* (
   settings: DeepgramSettings,
   options: DeepgramTtsOptions,
   text: string,
@@ -56,6 +57,8 @@ const request = Effect.fn("DeepgramTts.request")(function* (
   }
   return body
 })
+const request = (...args: Parameters<typeof requestUntraced>) =>
+  Effect.withSpan(requestUntraced(...args), "DeepgramTts.request", SpanOptions)
 
 /** Byte chunks at `from` Hz → whole PCM16 samples at `to` Hz (the Resampler carries odd bytes; same rate: a copy). */
 const toSessionRate = (body: ReadableStream<Uint8Array>, from: number, to: number) =>

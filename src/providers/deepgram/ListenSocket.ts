@@ -12,6 +12,7 @@
 import { Deferred, Effect, Queue, type Scope } from "effect"
 import type { DeepgramSettings } from "../../config/ProviderSettings.ts"
 import type { AudioFormat } from "../../domain/Audio.ts"
+import { SpanOptions } from "../../observability/Spans.ts"
 import type { PortFailure } from "../../pipeline/PortError.ts"
 import { SttError } from "../../pipeline/Stt.ts"
 import { makeDeepgramClient } from "./client.ts"
@@ -41,7 +42,7 @@ const notOpen = new SttError({
 })
 
 /** Connects and waits for the socket to open (at most `connectTimeoutMs`); fails with the handshake's error. */
-export const openListenSocket = Effect.fn("DeepgramStt.connect")(function* (
+const openUntraced = Effect.fnUntraced(function* (
   settings: DeepgramSettings,
   format: AudioFormat,
   connectTimeoutMs: number
@@ -161,3 +162,5 @@ export const openListenSocket = Effect.fn("DeepgramStt.connect")(function* (
     bufferedBytes: () => socket.socket.bufferedAmount
   }
 })
+export const openListenSocket = (...args: Parameters<typeof openUntraced>) =>
+  Effect.withSpan(openUntraced(...args), "DeepgramStt.connect", SpanOptions)
