@@ -3,7 +3,7 @@
 // frame and the server's own stage latencies. BENCH_CPU_PROF=<dir> writes the server's CPU profile there.
 import { randomBytes } from "node:crypto"
 import { startServerUnderTest } from "./run/proc.ts"
-import { connectBurst, streamStep } from "./run/scenarios.ts"
+import { connectBurst, describeStalls, streamStep } from "./run/scenarios.ts"
 
 const sessions = Number(process.argv[2] ?? 100)
 const seconds = Number(process.argv[3] ?? 8)
@@ -37,6 +37,7 @@ try {
     `N=${sessions} ${step.pass ? "pass" : `FAIL (${step.why.join("; ")})`}\n` +
       `  pong p50/p99 ${step.pongMs.p50}/${step.pongMs.p99} ms; overhead p50/p99 ${step.firstAudioOverheadMs.p50}/${step.firstAudioOverheadMs.p99} ms (${step.turns} turns)\n` +
       `  cpu ${step.cpuUsPerFrame} µs/frame (${step.cpuPct} % of a core); heap ${step.heapPerSessionKB} KB/session; rss ${step.rssPerSessionKB} KB/session; generator lag p99 ${step.generatorLagMs.p99} ms\n` +
+      `  target stalls: ${describeStalls(step.targetStalls)}\n` +
       `  server stages p50/p99 ms: ${stages}\n  errors ${JSON.stringify(step.errors)}`
   )
 } finally {

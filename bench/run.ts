@@ -12,7 +12,15 @@ import { round, slope } from "./lib/stats.ts"
 import { Plans } from "./run/plan.ts"
 import { freePort, pinning, Root, startServerUnderTest, startTarget, type Target } from "./run/proc.ts"
 import { machine, table, writeDocs } from "./run/report.ts"
-import { calibrate, connectBurst, type LeakRound, leakRound, type StepResult, streamStep } from "./run/scenarios.ts"
+import {
+  calibrate,
+  connectBurst,
+  describeStalls,
+  type LeakRound,
+  leakRound,
+  type StepResult,
+  streamStep
+} from "./run/scenarios.ts"
 
 const plan = Plans[process.argv.includes("--quick") ? "quick" : "full"]
 const began = Date.now()
@@ -62,7 +70,8 @@ try {
       log(
         `${target.name.padEnd(8)} N=${String(n).padStart(4)} ${step.pass ? "pass" : `FAIL (${step.why.join("; ")})`} ` +
           `pong p99 ${step.pongMs.p99} ms, overhead p50/p99 ${step.firstAudioOverheadMs.p50}/${step.firstAudioOverheadMs.p99} ms, ` +
-          `cpu ${step.cpuUsPerFrame} µs/frame (${step.cpuPct} %), rss ${step.rssPerSessionKB} KB/session, lag p99 ${step.generatorLagMs.p99} ms`
+          `cpu ${step.cpuUsPerFrame} µs/frame (${step.cpuPct} %), rss ${step.rssPerSessionKB} KB/session, lag p99 ${step.generatorLagMs.p99} ms, ` +
+          `target stalls ${describeStalls(step.targetStalls)}`
       )
       if (!step.pass) failed.add(target.name)
       if (!step.pass && !step.generatorValid) generatorBound.push(target.name)

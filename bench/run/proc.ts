@@ -51,12 +51,25 @@ export const freePort = () =>
     })
   })
 
+/** The target's own stalls between two memory readings (bench/gcHook.ts). */
+export interface TargetStalls {
+  /** Event-loop ticks (every 20 ms) that came more than 50 ms late, and the worst lateness. */
+  readonly loopOver50Ms: number
+  readonly loopMaxLateMs: number
+  /** Garbage collections (forced ones left out) that paused over 20 ms, the longest, and all pauses together. */
+  readonly gcOver20Ms: number
+  readonly gcMaxMs: number
+  readonly gcTotalMs: number
+}
+
 export interface Memory {
   readonly rss: number
   readonly heapUsed: number
   readonly external: number
   readonly arrayBuffers: number
   readonly handles: number
+  /** Since the previous reading; absent from targets of checkouts whose gcHook.ts predates it. */
+  readonly stalls?: TargetStalls | undefined
 }
 
 export interface Target {

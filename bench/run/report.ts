@@ -204,9 +204,14 @@ export const table = (r: ResultForDocs): string => {
       verdict(cs === null ? null : cs <= 10)
     ]
   ]
+  /** "loop stalls / long GCs (longest GC ms)", or — for a target whose gcHook.ts does not count them. */
+  const stallsOf = (s: StepResult) =>
+    s.targetStalls === null || s.targetStalls === undefined
+      ? "—"
+      : `${s.targetStalls.loopOver50Ms} / ${s.targetStalls.gcOver20Ms} (${fmt(s.targetStalls.gcMaxMs)} ms)`
   const sweep = r.steps.map(
     (s) =>
-      `| ${s.target} | ${s.sessions} | ${s.pass ? "pass" : `fail: ${s.why.join("; ")}`} | ${fmt(s.pongMs.p50)} / ${fmt(s.pongMs.p99)} | ${fmt(s.firstAudioOverheadMs.p50)} / ${fmt(s.firstAudioOverheadMs.p99)} | ${fmt(s.cpuUsPerFrame)} | ${fmt(s.cpuPct)} | ${fmt(s.rssPerSessionKB)} | ${fmt(s.heapPerSessionKB)} | ${s.generatorLagMs.p99} |`
+      `| ${s.target} | ${s.sessions} | ${s.pass ? "pass" : `fail: ${s.why.join("; ")}`} | ${fmt(s.pongMs.p50)} / ${fmt(s.pongMs.p99)} | ${fmt(s.firstAudioOverheadMs.p50)} / ${fmt(s.firstAudioOverheadMs.p99)} | ${fmt(s.cpuUsPerFrame)} | ${fmt(s.cpuPct)} | ${fmt(s.rssPerSessionKB)} | ${fmt(s.heapPerSessionKB)} | ${stallsOf(s)} | ${s.generatorLagMs.p99} |`
   )
   return [
     `Command \`${r.command}\` · ${r.date} · ${r.machine.nproc} cores, ${r.machine.cpu} · Node ${r.machine.node} · ${r.pinning} · database: ${r.database ?? "embedded PGlite"} · critical path ${r.criticalPathMs.toFixed(0)} ms · ${r.durationS} s`,
@@ -217,8 +222,8 @@ export const table = (r: ResultForDocs): string => {
     "",
     "Sweep (alternating server and baseline at each point):",
     "",
-    "| Target | N | Result | Pong p50 / p99 ms | Overhead p50 / p99 ms | CPU µs/frame | Core % | RSS KB/session | Heap KB/session | Generator lag p99 ms |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| Target | N | Result | Pong p50 / p99 ms | Overhead p50 / p99 ms | CPU µs/frame | Core % | RSS KB/session | Heap KB/session | Target stalls: loop > 50 ms / GC > 20 ms (longest) | Generator lag p99 ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...sweep
   ].join("\n")
 }

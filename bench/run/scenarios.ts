@@ -4,7 +4,7 @@ import { FrameMs } from "../lib/audio.ts"
 import { CriticalPathMs, MockDelays } from "../lib/criticalPath.ts"
 import type { LoadgenConfig, LoadgenResult } from "../lib/loadgenTypes.ts"
 import { percentile, round, summary } from "../lib/stats.ts"
-import { type Memory, runLoadgen, type Target } from "./proc.ts"
+import { type Memory, runLoadgen, type Target, type TargetStalls } from "./proc.ts"
 
 export interface Timing {
   readonly rampMs: number
@@ -48,6 +48,11 @@ export interface StepResult {
   readonly heapPerSessionKB: number | null
   readonly idle: Memory
   readonly loaded: Memory | null
+  /**
+   * The target's own event-loop stalls and long GC pauses from the reading before the step to the one after it
+   * (ramp, window and hold): a step failed on pong p99 with none of them was held up by the machine, not the target.
+   */
+  readonly targetStalls: TargetStalls | null
   readonly errors: Readonly<Record<string, number>>
   /** The server's own latency breakdown of the measured turns (response.done), p50/p99 per stage. */
   readonly stagesMs: Readonly<Record<string, ReturnType<typeof summary>>>
@@ -118,6 +123,7 @@ export const streamStep = async (target: Target, secret: string, n: number, timi
     heapPerSessionKB: perSession("heapUsed"),
     idle,
     loaded: mem,
+    targetStalls: mem?.stalls ?? null,
     errors: result.errorEvents,
     stagesMs: Object.fromEntries(Object.entries(result.stages).map(([k, v]) => [k, summary(v)]))
   }
@@ -193,3 +199,10 @@ export const connectBurst = async (target: Target, secret: string, count: number
     generatorLagMs: result.lagMs
   }
 }
+
+/** One line for a step's target stalls (logs and bench/point.ts). */
+export const describeStalls = (stalls: TargetStalls | null) =>
+  stalls === null
+    ? "not counted"
+    : `${stalls.loopOver50Ms} event-loop ticks over 50 ms late (worst ${stalls.loopMaxLateMs} ms), ` +
+      `${stalls.gcOver20Ms} GC pauses over 20 ms (longest ${stalls.gcMaxMs} ms, ${stalls.gcTotalMs} ms in all)`
