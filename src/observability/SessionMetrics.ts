@@ -72,14 +72,31 @@ export const countingErrors = <O extends { readonly event: (event: ServerEvent) 
       : outbox.event(event)
 })
 
-/** A transport that counts the binary (reply audio) bytes it writes. */
-export const countingAudio = (transport: Transport): Transport => ({
-  ...transport,
-  sendAll: (frames) =>
-    Effect.suspend(() => {
-      let audioBytes = 0
-      for (const frame of frames) if (typeof frame !== "string") audioBytes += frame.byteLength
-      const sent = transport.sendAll(frames)
-      return audioBytes === 0 ? sent : Effect.andThen(sent, Metric.update(M.outboundAudioBytes, audioBytes))
-    })
-})
+/** A transport that counts the binary (reply audio) bytes it writes, whichever way it sends (Transport.ts). */
+export const countingAudio = (transport: Transport) =>
+  Effect.map(Effect.context<never>(), (context): Transport => {
+    const audioBytesOf = (frames: ReadonlyArray<string | Uint8Array>) => {
+      let bytes = 0
+      for (const frame of frames) if (typeof frame !== "string") bytes += frame.byteLength
+      return bytes
+    }
+    const { sendNow } = transport
+    return {
+      ...transport,
+      sendAll: (frames) =>
+        Effect.suspend(() => {
+          const audioBytes = audioBytesOf(frames)
+          const sent = transport.sendAll(frames)
+          return audioBytes === 0 ? sent : Effect.andThen(sent, Metric.update(M.outboundAudioBytes, audioBytes))
+        }),
+      ...(sendNow === undefined
+        ? {}
+        : {
+            sendNow: (frames: ReadonlyArray<string | Uint8Array>) => {
+              sendNow(frames)
+              const audioBytes = audioBytesOf(frames)
+              if (audioBytes > 0) M.outboundAudioBytes.updateUnsafe(audioBytes, context)
+            }
+          })
+    }
+  })

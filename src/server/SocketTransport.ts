@@ -90,19 +90,20 @@ export const socketTransport = Effect.fnUntraced(function* (socket: Socket, webS
     process.nextTick(release)
   }
   yield* Effect.addFinalizer(() => Effect.sync(reading.detach))
+  const sendNow = (frames: ReadonlyArray<string | Uint8Array>) => {
+    holdWrites()
+    try {
+      for (const frame of frames) ws.send(frame)
+    } catch {
+      // closing already: the frames have nowhere to go
+    }
+  }
   const transport: Transport = {
     listen: (listener) => Effect.sync(() => reading.attach(listener)),
     pause: () => ws.pause(),
     resume: () => ws.resume(),
-    sendAll: (frames) =>
-      Effect.sync(() => {
-        holdWrites()
-        try {
-          for (const frame of frames) ws.send(frame)
-        } catch {
-          // closing already: the frames have nowhere to go
-        }
-      }),
+    sendAll: (frames) => Effect.sync(() => sendNow(frames)),
+    sendNow,
     close: (code, reason) =>
       Effect.sync(() => {
         try {

@@ -1,5 +1,7 @@
-// The session's single writer: events and audio frames go out in the order they were produced, from one fiber.
-// Below it, the socket's own send buffer is bounded too: a client that stops reading trips `overflowed`.
+// The session's writer: events and audio frames go out in the order they were produced. Over a transport that sends
+// without waiting (`sendNow`: a socket, whose own send buffer takes the frames), each frame is written on the spot by
+// the fiber that produced it; otherwise they queue for one writer fiber. Either way the bytes waiting in the socket
+// are bounded: a client that stops reading trips `overflowed`.
 import { type Cause, Deferred, Effect, Fiber, Queue } from "effect"
 import type { ServerEvent } from "../domain/Protocol.ts"
 import type { Transport } from "./Transport.ts"
@@ -13,7 +15,8 @@ export interface Outbox {
   readonly audio: (pcm: Uint8Array, turn: number) => Effect.Effect<void>
   /**
    * Drops the audio of `turn` still waiting in the queue: after a cancel the client hears nothing more of it.
-   * Text and events already queued still go out, so the client's text matches what the history keeps.
+   * Text and events already queued still go out, so the client's text matches what the history keeps. (Written on
+   * the spot, nothing waits here: what the socket holds already is the client's.)
    */
   readonly discardAudio: (turn: number) => Effect.Effect<void>
   /** Writes what is queued, then closes the connection with `code`; later sends are dropped. */
@@ -35,31 +38,70 @@ const sizeOf = (data: string | Uint8Array) => (typeof data === "string" ? Buffer
 
 /** `maxPendingBytes`: the bound on bytes waiting in the socket, when the transport can tell (`pendingBytes`). */
 export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, maxPendingBytes = Infinity) {
-  const queue = yield* Queue.bounded<Frame, Cause.Done>(OutboxCapacity)
   const discarded = new Set<number>()
   const overflow = yield* Deferred.make<void>()
   let overflowed = false
+  let closed = false
   /**
-   * One wake-up writes everything queued meanwhile, in order, as one batch (one system call for many frames). A frame
-   * that would take the bytes waiting in the socket past the bound trips `overflowed` (unless nothing waits at all).
+   * The frames to write now, in order: a cancelled turn's audio left out. A frame that would take the bytes waiting in
+   * the socket past the bound trips `overflowed` (unless nothing waits at all), and it and all later frames are dropped.
    */
+  const admit = (frames: ReadonlyArray<Frame>) => {
+    const batch: Array<string | Uint8Array> = []
+    let pending = transport.pendingBytes?.() ?? 0
+    for (const frame of frames) {
+      if (overflowed) break
+      if (frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)) continue
+      const size = sizeOf(frame.data)
+      if (pending + size > maxPendingBytes && pending !== 0) {
+        overflowed = true
+        break
+      }
+      batch.push(frame.data)
+      pending += size
+    }
+    return batch
+  }
+  const tripped = Effect.asVoid(Deferred.succeed(overflow, undefined))
+  const discardAudio = (turn: number) =>
+    Effect.sync(() => {
+      discarded.add(turn)
+    })
+  const overflowedNow = Deferred.await(overflow)
+
+  const { sendNow } = transport
+  if (sendNow !== undefined) {
+    // Written on the spot, by the fiber that produced the frame: no queue, no writer fiber to wake (the socket's cork
+    // still gathers a burst into one system call). Later sends after close are dropped.
+    const write = (frame: () => Frame) =>
+      Effect.suspend(() => {
+        if (closed || overflowed) return Effect.void
+        const batch = admit([frame()])
+        if (batch.length > 0) sendNow(batch)
+        return overflowed ? tripped : Effect.void
+      })
+    const direct: Outbox = {
+      event: (event) => write(() => ({ data: JSON.stringify(event) })),
+      audio: (pcm, turn) => write(() => ({ data: pcm, audioOfTurn: turn })),
+      discardAudio,
+      close: (code, reason) =>
+        Effect.suspend(() => {
+          if (closed) return Effect.void
+          closed = true
+          return transport.close(code, reason)
+        }),
+      overflowed: overflowedNow
+    }
+    return direct
+  }
+
+  const queue = yield* Queue.bounded<Frame, Cause.Done>(OutboxCapacity)
+  /** One wake-up writes everything queued meanwhile, in order, as one batch (one system call for many frames). */
   const writeAll = (frames: ReadonlyArray<Frame>) =>
     Effect.suspend(() => {
-      const batch: Array<string | Uint8Array> = []
-      let pending = transport.pendingBytes?.() ?? 0
-      for (const frame of frames) {
-        if (overflowed) break
-        if (frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)) continue
-        const size = sizeOf(frame.data)
-        if (pending + size > maxPendingBytes && pending !== 0) {
-          overflowed = true
-          break
-        }
-        batch.push(frame.data)
-        pending += size
-      }
+      const batch = admit(frames)
       const written = batch.length === 0 ? Effect.void : transport.sendAll(batch)
-      return overflowed ? Effect.andThen(written, Deferred.succeed(overflow, undefined)) : written
+      return overflowed ? Effect.andThen(written, tripped) : written
     })
   const writer = yield* Effect.forkScoped(
     Effect.whileLoop({
@@ -68,24 +110,20 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, max
       step: () => {}
     }).pipe(Effect.catch(() => Effect.void))
   )
-  let closed = false
   // Without waiting while there is room; a full queue makes the producer wait (backpressure).
   const offer = (frame: Frame) =>
     closed || Queue.offerUnsafe(queue, frame) ? Effect.void : Effect.asVoid(Queue.offer(queue, frame))
-  const outbox: Outbox = {
+  const queued: Outbox = {
     event: (event) => Effect.suspend(() => offer({ data: JSON.stringify(event) })),
     audio: (pcm, turn) => Effect.suspend(() => offer({ data: pcm, audioOfTurn: turn })),
-    discardAudio: (turn) =>
-      Effect.sync(() => {
-        discarded.add(turn)
-      }),
+    discardAudio,
     close: (code, reason) =>
       Effect.suspend(() => {
         if (closed) return Effect.void
         closed = true
         return Queue.end(queue).pipe(Effect.andThen(Fiber.await(writer)), Effect.andThen(transport.close(code, reason)))
       }),
-    overflowed: Deferred.await(overflow)
+    overflowed: overflowedNow
   }
-  return outbox
+  return queued
 })

@@ -73,7 +73,9 @@ const sessionLoop = Effect.fnUntraced(function* (
   const llm = yield* Effect.service(Llm)
   const tts = yield* Effect.service(Tts)
   yield* Effect.annotateCurrentSpan({ "session.id": info.sessionId })
-  const outbox = countingErrors(yield* makeOutbox(countingAudio(transport), config.protection.maxOutboundBufferBytes))
+  const outbox = countingErrors(
+    yield* makeOutbox(yield* countingAudio(transport), config.protection.maxOutboundBufferBytes)
+  )
   const conversation = new Conversation(config.historyMaxTurns)
   const badMessages = new BadMessageWindow(config.badMessageLimit, config.badMessageWindowMs)
   const { protection } = config

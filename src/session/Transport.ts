@@ -24,6 +24,11 @@ export interface Transport {
   readonly resume: () => void
   /** Sends frames in order, as few writes as the connection allows. */
   readonly sendAll: (frames: ReadonlyArray<string | Uint8Array>) => Effect.Effect<void>
+  /**
+   * The same, done before it returns and never waiting (the connection's own send buffer takes the frames), for a
+   * transport that can: the session's writes then need no writer fiber (Outbox.ts). Absent when a send may wait.
+   */
+  readonly sendNow?: (frames: ReadonlyArray<string | Uint8Array>) => void
   readonly close: (code: number, reason: string) => Effect.Effect<void>
   /** Bytes handed to the connection and not yet taken by the network, when the transport can tell. */
   readonly pendingBytes?: () => number
