@@ -8,18 +8,10 @@
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { PerformanceObserver } from "node:perf_hooks"
-import { Clock, Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { MockDefaults } from "../src/config/MockSettings.ts"
-import { PortPolicyDefaults } from "../src/config/PortPolicy.ts"
-import { DefaultOutputFormat } from "../src/domain/Audio.ts"
-import { Enricher } from "../src/pipeline/Enricher.ts"
-import { Llm } from "../src/pipeline/Llm.ts"
-import { ReplyProgress, runReply } from "../src/pipeline/Reply.ts"
-import { resilientEnricher, resilientLlm, resilientTts } from "../src/pipeline/ResilientPorts.ts"
-import { Tts } from "../src/pipeline/Tts.ts"
-import { makeMockEnricher } from "../src/providers/mock/MockEnricher.ts"
-import { makeMockLlm } from "../src/providers/mock/MockLlm.ts"
-import { makeMockTts } from "../src/providers/mock/MockTts.ts"
+import type { ReplyIO } from "../src/pipeline/Reply.ts"
+import { oneReply, replyPorts } from "./lib/replyRig.ts"
 
 const replies = Number(process.argv[2] ?? 3000)
 const concurrent = Number(process.argv[3] ?? 50)
@@ -49,43 +41,22 @@ const gcObserver = new PerformanceObserver((list) => {
 })
 
 const program = Effect.gen(function* () {
-  const ports = Layer.mergeAll(
-    Layer.effect(Enricher, resilientEnricher(makeMockEnricher(mocks), PortPolicyDefaults.enrichment)),
-    Layer.effect(Llm, resilientLlm(makeMockLlm(mocks), PortPolicyDefaults.llm)),
-    Layer.effect(Tts, resilientTts(makeMockTts(mocks), PortPolicyDefaults.tts))
-  )
   let events = 0
   let audioFrames = 0
-  const oneReply = (turn: number) =>
-    Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
-      runReply(
-        {
-          turn,
-          userText: "what is the price of bitcoin?",
-          history: [],
-          systemPrompt: "You are a voice assistant.",
-          outputFormat: DefaultOutputFormat,
-          enrichmentBudgetMs: 300,
-          startedAt,
-          sttMs: 250
-        },
-        {
-          event: () =>
-            Effect.sync(() => {
-              events++
-            }),
-          audio: () =>
-            Effect.sync(() => {
-              audioFrames++
-            })
-        },
-        new ReplyProgress()
-      )
-    )
+  const io: ReplyIO = {
+    event: () =>
+      Effect.sync(() => {
+        events++
+      }),
+    audio: () =>
+      Effect.sync(() => {
+        audioFrames++
+      })
+  }
   const batch = (count: number, from: number) =>
     Effect.forEach(
       Array.from({ length: count }, (_, i) => from + i),
-      oneReply,
+      (turn) => oneReply(turn, io),
       { concurrency: concurrent, discard: true }
     )
   return yield* Effect.gen(function* () {
@@ -126,7 +97,7 @@ const program = Effect.gen(function* () {
         `${((scavenges / replies) * 1000).toFixed(1)} scavenges per 1000 replies (${scavengeMs.toFixed(0)} ms in all), ` +
         `${(events / replies).toFixed(1)} events and ${(audioFrames / replies).toFixed(1)} audio frames per reply`
     )
-  }).pipe(Effect.provide(ports))
+  }).pipe(Effect.provide(replyPorts(mocks)))
 })
 
 await Effect.runPromise(program)

@@ -9,19 +9,11 @@ import { readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { writeHeapSnapshot } from "node:v8"
-import { Clock, Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber } from "effect"
 import { MockDefaults } from "../src/config/MockSettings.ts"
-import { PortPolicyDefaults } from "../src/config/PortPolicy.ts"
-import { DefaultOutputFormat } from "../src/domain/Audio.ts"
-import { Enricher } from "../src/pipeline/Enricher.ts"
-import { Llm } from "../src/pipeline/Llm.ts"
-import { ReplyProgress, runReply } from "../src/pipeline/Reply.ts"
-import { resilientEnricher, resilientLlm, resilientTts } from "../src/pipeline/ResilientPorts.ts"
-import { Tts } from "../src/pipeline/Tts.ts"
-import { makeMockEnricher } from "../src/providers/mock/MockEnricher.ts"
-import { makeMockLlm } from "../src/providers/mock/MockLlm.ts"
-import { makeMockTts } from "../src/providers/mock/MockTts.ts"
+import type { ReplyIO } from "../src/pipeline/Reply.ts"
 import { MockDelays } from "./lib/criticalPath.ts"
+import { oneReply, replyPorts } from "./lib/replyRig.ts"
 
 const replies = Number(process.argv[2] ?? 200)
 const atMs = Number(process.argv[3] ?? 900)
@@ -63,32 +55,16 @@ const census = (file: string) => {
   return byKind
 }
 
-const oneReply = (turn: number) =>
-  Effect.flatMap(Clock.currentTimeMillis, (startedAt) =>
-    runReply(
-      {
-        turn,
-        userText: "what is the price of bitcoin?",
-        history: [],
-        systemPrompt: "You are a voice assistant.",
-        outputFormat: DefaultOutputFormat,
-        enrichmentBudgetMs: 300,
-        startedAt,
-        sttMs: 250
-      },
-      { event: () => Effect.void, audio: () => Effect.void },
-      new ReplyProgress()
-    )
-  )
+const discard: ReplyIO = { event: () => Effect.void, audio: () => Effect.void }
 
 const program = Effect.gen(function* () {
   // Warm-up: the JIT, the ports' first calls and their caches are not part of the figure.
-  yield* Effect.forEach([1, 2, 3, 4, 5], oneReply, { concurrency: 5, discard: true })
+  yield* Effect.forEach([1, 2, 3, 4, 5], (turn) => oneReply(turn, discard), { concurrency: 5, discard: true })
   gc()
   const before = census(writeHeapSnapshot(join(tmpdir(), `reply-live-idle-${process.pid}.heapsnapshot`)))
   const fibers = yield* Effect.forEach(
     Array.from({ length: replies }, (_, i) => i),
-    (i) => Effect.forkChild(oneReply(100 + i))
+    (i) => Effect.forkChild(oneReply(100 + i, discard))
   )
   yield* Effect.sleep(atMs)
   gc()
@@ -111,9 +87,4 @@ const program = Effect.gen(function* () {
   }
 })
 
-const ports = Layer.mergeAll(
-  Layer.effect(Enricher, resilientEnricher(makeMockEnricher(mocks), PortPolicyDefaults.enrichment)),
-  Layer.effect(Llm, resilientLlm(makeMockLlm(mocks), PortPolicyDefaults.llm)),
-  Layer.effect(Tts, resilientTts(makeMockTts(mocks), PortPolicyDefaults.tts))
-)
-Effect.runPromise(Effect.provide(program, ports))
+Effect.runPromise(Effect.provide(program, replyPorts(mocks)))

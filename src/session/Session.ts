@@ -57,10 +57,7 @@ const closeCodeFor = (reason: SessionEndReason): number =>
           ? CloseCode.internalError
           : CloseCode.normal
 
-/**
- * Runs one session until the client leaves, breaks the protocol, or `shutdown` completes; returns why it ended.
- * Everything it starts lives in the caller's Scope, so closing that scope stops it all.
- */
+/** The session itself; `runSession` runs it in its span. */
 const sessionLoop = Effect.fnUntraced(function* (
   transport: Transport,
   info: SessionInfo,
@@ -628,8 +625,9 @@ const sessionLoop = Effect.fnUntraced(function* (
 })
 
 /**
- * The session in its span ("session"), opened without the stack frames Effect.fn captures: those annotate every failure
- * in the session's fibers, its teardown included, with a stack trace (docs/benchmarks.md, third round).
+ * Runs one session until the client leaves, breaks the protocol, or `shutdown` completes; returns why it ended.
+ * Everything it starts lives in the caller's Scope, so closing that scope stops it all. It runs in the span "session",
+ * opened without a captured stack trace (`SpanOptions`), where Effect.fn captured one per session.
  */
 export const runSession = (transport: Transport, info: SessionInfo, shutdown: Deferred.Deferred<void>) =>
   Effect.withSpan(sessionLoop(transport, info, shutdown), "session", SpanOptions)

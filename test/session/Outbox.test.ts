@@ -78,6 +78,8 @@ it.effect("a frame larger than the bound still goes out when nothing waits in th
     const watcher = yield* Effect.forkChild(Effect.andThen(outbox.overflowed, Deferred.succeed(tripped, undefined)))
     yield* Effect.yieldNow
     assert.isFalse(yield* Deferred.isDone(tripped))
+    yield* outbox.event({ type: "pong" })
+    assert.strictEqual(socket.written.length, 2, "later frames still go out")
     yield* Fiber.interrupt(watcher)
   }).pipe(Effect.scoped)
 )
