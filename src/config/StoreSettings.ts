@@ -25,7 +25,7 @@ export const readStoreSettings = (port: number) =>
     instanceId: stringVar("STREAM_INSTANCE_ID", `${hostname()}:${port}`),
     bufferMax: intVar("STREAM_STORE_BUFFER_MAX", 10000, 1),
     batchSize: intVar("STREAM_STORE_BATCH_SIZE", 200, 1, 10000),
-    flushIntervalMs: intVar("STREAM_STORE_FLUSH_MS", 50, 0, 60000),
+    flushIntervalMs: intVar("STREAM_STORE_FLUSH_MS", 250, 0, 60000),
     retryBaseDelayMs: intVar("STREAM_STORE_RETRY_BASE_MS", 250, 1),
     retryMaxDelayMs: intVar("STREAM_STORE_RETRY_MAX_MS", 10000, 1),
     writeTimeoutMs: intVar("STREAM_STORE_WRITE_TIMEOUT_MS", 5000, 1),

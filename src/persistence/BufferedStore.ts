@@ -176,16 +176,21 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
 
   const hasWork = () => pending.length > 0 || spilled > 0
 
+  /** Writes what waits now (the spill file, then batches back to back); what arrives meanwhile waits its turn. */
+  const writeWaiting = Effect.gen(function* () {
+    let rounds = (spilled > 0 ? 1 : 0) + Math.ceil(pending.length / settings.batchSize)
+    while (rounds-- > 0 && hasWork()) yield* writeOnce
+  })
+
   const writerLoop = Effect.gen(function* () {
     while (true) {
+      if (!hasWork()) yield* Queue.take(wake)
+      // Records that come within the interval go in the same transaction: under a steady stream of records the
+      // database sees one round of writes per interval, not one per record or per write's duration. A retry after a
+      // failure waits its backoff (in onFailure) instead.
+      if (failures === 0) yield* Effect.sleep(settings.flushIntervalMs)
       yield* spillOverflow
-      if (!hasWork()) {
-        yield* Queue.take(wake)
-        // Let a burst gather into one batch.
-        yield* Effect.sleep(settings.flushIntervalMs)
-        continue
-      }
-      const result = yield* Effect.result(writeOnce)
+      const result = yield* Effect.result(writeWaiting)
       if (result._tag === "Failure") yield* onFailure(result.failure)
       else if (failures > 0) {
         failures = 0

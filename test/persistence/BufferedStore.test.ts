@@ -22,9 +22,16 @@ class FakeDatabase {
   ping = Effect.suspend(() => (this.up ? Effect.void : Effect.fail("database unavailable")))
   readonly batches: Array<ReadonlyArray<StoreRecord>> = []
   attempts = 0
+  /** How long each write takes (TestClock time). */
+  writeMs = 0
   write = (records: ReadonlyArray<StoreRecord>) =>
     Effect.suspend(() => {
       this.attempts++
+      if (this.writeMs > 0) return Effect.andThen(Effect.sleep(this.writeMs), this.accept(records))
+      return this.accept(records)
+    })
+  private accept = (records: ReadonlyArray<StoreRecord>) =>
+    Effect.suspend(() => {
       if (!this.up) return Effect.fail("database unavailable")
       if (records.some((r) => r._tag === "SessionStarted" && this.poisoned.has(r.sessionId))) {
         return Effect.fail("invalid byte sequence")
@@ -114,6 +121,65 @@ describe("BufferedStore", () => {
             Array.from({ length: 10 }, (_, i) => `s${i}`)
           )
           assert.deepStrictEqual(yield* store.health, { status: "ok", pending: 0, spilled: 0, rejected: 0 })
+        })
+      )
+    })
+  )
+
+  it.effect("records that arrive while a batch is written wait for the next interval, not a write of their own", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.writeMs = 10
+      const spill = memorySpill()
+      yield* withStore(db, spill, settings({ bufferMax: 100 }), (store) =>
+        Effect.gen(function* () {
+          yield* store.record(started(0))
+          // The first write runs from 50 to 60 ms; two records come in the middle of it.
+          yield* TestClock.adjust(55)
+          yield* settle
+          yield* recordAll(store, 1, 3)
+          yield* TestClock.adjust(45)
+          yield* settle
+          assert.deepStrictEqual(
+            db.batches.map((b) => b.length),
+            [1],
+            "at 100 ms the two late records are still gathering"
+          )
+          yield* TestClock.adjust(20)
+          yield* settle
+          assert.deepStrictEqual(
+            db.batches.map((b) => b.length),
+            [1, 2],
+            "written together one interval after the first write"
+          )
+        })
+      )
+    })
+  )
+
+  it.effect("under a steady stream of records the database sees one write per interval", () =>
+    Effect.gen(function* () {
+      const db = new FakeDatabase()
+      db.writeMs = 10
+      const spill = memorySpill()
+      yield* withStore(db, spill, settings({ bufferMax: 100, batchSize: 100 }), (store) =>
+        Effect.gen(function* () {
+          // A record every 10 ms for 600 ms: with writes of 10 ms each, a writer that wrote whatever had arrived
+          // as soon as it was free would write about one batch per record.
+          for (let n = 0; n < 60; n++) {
+            yield* store.record(started(n))
+            yield* TestClock.adjust(10)
+            yield* settle
+          }
+          yield* TestClock.adjust(200)
+          yield* settle
+          assert.deepStrictEqual(
+            db.written(),
+            Array.from({ length: 60 }, (_, i) => `s${i}`)
+          )
+          // One write per 50 ms interval plus its own 10 ms: at most 600 / 60 + 1 batches.
+          assert.isAtMost(db.batches.length, 11)
+          assert.isAtLeast(db.batches.length, 9)
         })
       )
     })
