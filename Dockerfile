@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # voice-stream image, in two stages. `build` installs every dependency and typechecks the sources; `runtime` has the
 # production dependencies only, runs as the unprivileged `node` user, keeps its data (embedded database, spill file)
-# in the /data volume, and runs `node src/main.ts` as PID 1 in exec form, so SIGTERM reaches it and it drains
-# (give it 3 × STREAM_SHUTDOWN_GRACE_MS + 10 s before the engine kills it: --stop-timeout 40 with the default).
+# in the /data volume, and runs `node src/main.ts` (with npm start's Node flags, decision 37) as PID 1 in exec form,
+# so SIGTERM reaches it and it drains (give it 3 × STREAM_SHUTDOWN_GRACE_MS + 10 s before the engine kills it:
+# --stop-timeout 40 with the default).
 #   docker build -t voice-stream .
 #   docker run -p 3001:3001 -e JWT_SECRET=... -e STREAM_CORS_ORIGIN=https://app.example.com \
 #     -v voice-stream-data:/data --stop-timeout 40 voice-stream
@@ -34,4 +35,4 @@ EXPOSE 3001
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.STREAM_WS_PORT || 3001) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
-CMD ["node", "src/main.ts"]
+CMD ["node", "--max-semi-space-size=16", "src/main.ts"]

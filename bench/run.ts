@@ -10,7 +10,15 @@ import { CriticalPathMs, databaseName, MockDelays } from "./lib/criticalPath.ts"
 import { toSchedule } from "./lib/schedule.ts"
 import { round, slope } from "./lib/stats.ts"
 import { Plans } from "./run/plan.ts"
-import { freePort, pinning, Root, startServerUnderTest, startTarget, type Target } from "./run/proc.ts"
+import {
+  freePort,
+  pinning,
+  Root,
+  startCommandFlags,
+  startServerUnderTest,
+  startTarget,
+  type Target
+} from "./run/proc.ts"
 import { machine, table, writeDocs } from "./run/report.ts"
 import {
   calibrate,
@@ -30,7 +38,7 @@ const log = (text: string) => console.log(`[${((Date.now() - began) / 1000).toFi
 const serverDir = process.env.BENCH_SERVER_DIR ?? Root
 
 log(
-  `plan ${plan.name}; ${pinning}; database ${databaseName()}; critical path ${CriticalPathMs.toFixed(0)} ms; server in ${serverDir}`
+  `plan ${plan.name}; ${pinning}; database ${databaseName()}; critical path ${CriticalPathMs.toFixed(0)} ms; server in ${serverDir} (${startCommandFlags(serverDir).join(" ") || "no Node flags"})`
 )
 const server = await startServerUnderTest(secret, {}, serverDir)
 let baseline: Target | undefined
@@ -137,6 +145,7 @@ try {
     pinning,
     database: databaseName(),
     serverDir,
+    serverNodeFlags: startCommandFlags(serverDir),
     criticalPathMs: CriticalPathMs,
     mockDelays: MockDelays,
     timing: plan.timing,

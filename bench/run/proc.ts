@@ -100,14 +100,24 @@ export const startTarget = async (
   args: Array<string>,
   env: Record<string, string>,
   port: number,
-  cwd: string = Root
+  cwd: string = Root,
+  nodeFlags: ReadonlyArray<string> = []
 ): Promise<Target> => {
   const hook = new URL("../gcHook.ts", import.meta.url).href
   // BENCH_CPU_PROF=<dir>: the target writes a V8 CPU profile there when it exits.
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : []
   // BENCH_NODE_FLAGS="<flags>": extra Node/V8 flags for the targets (e.g. --trace-gc), for diagnosis.
   const extra = process.env.BENCH_NODE_FLAGS?.split(" ").filter((flag) => flag.length > 0) ?? []
-  const [command, ...rest] = pinned(0, ["--expose-gc", ...extra, ...prof, "--import", hook, script, ...args])
+  const [command, ...rest] = pinned(0, [
+    "--expose-gc",
+    ...nodeFlags,
+    ...extra,
+    ...prof,
+    "--import",
+    hook,
+    script,
+    ...args
+  ])
   const child = spawn(command!, rest, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
   const listeners = new Set<(line: string) => void>()
   lines(child, listeners)
@@ -156,7 +166,18 @@ export const startTarget = async (
 }
 
 /**
- * The server under test as every benchmark script runs it: mock providers on the critical path, limits raised, the
+ * The Node flags of a checkout's `npm start` (`node <flags> src/main.ts`), so the benchmark runs each server as it
+ * is deployed: e.g. the young-generation size of decision 37. None for a checkout whose start script has none.
+ */
+export const startCommandFlags = (dir: string = Root): Array<string> => {
+  const scripts = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: { start?: string } })
+    .scripts
+  const words = (scripts?.start ?? "").split(/\s+/)
+  return words[0] === "node" ? words.slice(1).filter((word) => word.startsWith("--")) : []
+}
+
+/**
+ * The server under test as every benchmark script runs it: the Node flags of its `npm start`, mock providers on the critical path, limits raised, the
  * chosen database (BENCH_DATABASE_URL, else PGlite in a fresh folder), the code of `dir`; `env` overrides. Its
  * `stop` also removes the data folder.
  */
@@ -181,7 +202,8 @@ export const startServerUnderTest = async (
       ...env
     },
     port,
-    dir
+    dir,
+    startCommandFlags(dir)
   ).catch((error: unknown) => {
     rmSync(dataDir, { recursive: true, force: true })
     throw error

@@ -30,6 +30,8 @@ export interface ResultForDocs {
   readonly pinning: string
   /** Absent in results written before it was recorded (always the embedded database then). */
   readonly database?: string
+  /** The server's Node flags from its `npm start`; absent in results written before they were. */
+  readonly serverNodeFlags?: ReadonlyArray<string>
   readonly criticalPathMs: number
   readonly capacity: {
     readonly server: number
@@ -214,7 +216,7 @@ export const table = (r: ResultForDocs): string => {
       `| ${s.target} | ${s.sessions} | ${s.pass ? "pass" : `fail: ${s.why.join("; ")}`} | ${fmt(s.pongMs.p50)} / ${fmt(s.pongMs.p99)} | ${fmt(s.firstAudioOverheadMs.p50)} / ${fmt(s.firstAudioOverheadMs.p99)} | ${fmt(s.cpuUsPerFrame)} | ${fmt(s.cpuPct)} | ${fmt(s.rssPerSessionKB)} | ${fmt(s.heapPerSessionKB)} | ${stallsOf(s)} | ${s.generatorLagMs.p99} |`
   )
   return [
-    `Command \`${r.command}\` · ${r.date} · ${r.machine.nproc} cores, ${r.machine.cpu} · Node ${r.machine.node} · ${r.pinning} · database: ${r.database ?? "embedded PGlite"} · critical path ${r.criticalPathMs.toFixed(0)} ms · ${r.durationS} s`,
+    `Command \`${r.command}\` · ${r.date} · ${r.machine.nproc} cores, ${r.machine.cpu} · Node ${r.machine.node} · ${r.pinning} · database: ${r.database ?? "embedded PGlite"} · server flags: ${r.serverNodeFlags === undefined ? "not recorded" : r.serverNodeFlags.length === 0 ? "none" : r.serverNodeFlags.join(" ")} · critical path ${r.criticalPathMs.toFixed(0)} ms · ${r.durationS} s`,
     "",
     "| Figure | Server | Baseline | Ratio | Target | |",
     "|---|---|---|---|---|---|",

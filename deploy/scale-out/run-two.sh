@@ -13,7 +13,7 @@ trap cleanup EXIT INT TERM
 for port in 3101 3102; do
   data="${STREAM_DATA_DIR_BASE:-./data}/instance-$port"
   mkdir -p "$data"
-  STREAM_WS_PORT=$port STREAM_INSTANCE_ID="$(hostname):$port" STREAM_DATA_DIR="$data" node src/main.ts &
+  STREAM_WS_PORT=$port STREAM_INSTANCE_ID="$(hostname):$port" STREAM_DATA_DIR="$data" node --max-semi-space-size=16 src/main.ts &
   pids+=("$!")
 done
 deploy/scale-out/nginx.sh 3100 3101 3102 &

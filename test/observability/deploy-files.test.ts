@@ -22,6 +22,7 @@ interface Pm2App {
   readonly name: string
   readonly script: string
   readonly exec_mode: string
+  readonly node_args?: ReadonlyArray<string>
   readonly instances: number
   readonly kill_timeout: number
   readonly max_memory_restart: string
@@ -43,6 +44,18 @@ describe("ecosystem.config.cjs", () => {
       expect(app.kill_timeout).toBeGreaterThan(3 * grace)
       expect(app.max_memory_restart).toBe(`${app.env.STREAM_MEMORY_LIMIT_MB}M`)
     }
+  })
+
+  it("runs the server with the Node flags of `npm start`, as the Dockerfile does (decision 37)", () => {
+    const start = (JSON.parse(read("package.json")) as { scripts: { start: string } }).scripts.start.split(" ")
+    const flags = start.filter((word) => word.startsWith("--"))
+    expect(flags).toContain("--max-semi-space-size=16")
+    expect(start).toEqual(["node", ...flags, "src/main.ts"])
+    const cmd = read("Dockerfile")
+      .split("\n")
+      .find((line) => line.startsWith("CMD "))!
+    expect(JSON.parse(cmd.slice(4))).toEqual(["node", ...flags, "src/main.ts"])
+    for (const app of apps) expect(app.node_args).toEqual(flags)
   })
 })
 

@@ -201,7 +201,7 @@ describe("Dockerfile", () => {
     expect(ops("FROM")).toEqual(["node:24-slim AS build", "node:24-slim AS runtime"])
     expect(ops("USER")).toEqual(["node"])
     expect(ops("VOLUME")).toEqual(['["/data"]'])
-    expect(ops("CMD")).toEqual(['["node", "src/main.ts"]'])
+    expect(ops("CMD")).toEqual(['["node", "--max-semi-space-size=16", "src/main.ts"]'])
     expect(ops("STOPSIGNAL")).toEqual(["SIGTERM"])
     expect(ops("HEALTHCHECK")[0]).toContain("/healthz")
     expect(ops("RUN").some((r) => r.includes("npm ci --omit=dev"))).toBe(true)
