@@ -26,7 +26,7 @@ module.exports = {
     script: "src/main.ts",
     // Node 24 runs the TypeScript sources directly; `nvm use 24` or an absolute path to a Node 24 binary.
     interpreter: "node",
-    // The Node flags of `npm start` and the Dockerfile (decision 37: a 16 MB young generation).
+    // The Node flags of `npm start` and the Dockerfile (decision 37: the young generation capped at 16 MB per semi-space).
     node_args: ["--max-semi-space-size=16"],
     exec_mode: "fork",
     instances: 1,

@@ -4,13 +4,17 @@
 // discarded, and prints the CPU time and the young-generation collections per reply. No sockets, no server: the
 // figure is the reply pipeline's own, steady enough to compare two versions of it side by side (run it in each
 // checkout, alternating). BENCH_ALLOC_PROF=<file> writes a sampling profile of what the measured replies allocate
-// (collected objects included), for /tmp/allocsum-style summaries. Bounded: at most 20,000 replies.
+// (collected objects included), for /tmp/allocsum-style summaries. BENCH_REPLY_PACED=1 gives the mocks the benchmark's
+// delays instead (first token after 300 ms, then 30 tokens/s; TTS first byte after 150 ms): each token and audio chunk
+// then arrives on its own, as in the server, so the figure includes the cost of every wake-up along the pipeline.
+// Bounded: at most 20,000 replies.
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { PerformanceObserver } from "node:perf_hooks"
 import { Effect } from "effect"
 import { MockDefaults } from "../src/config/MockSettings.ts"
 import type { ReplyIO } from "../src/pipeline/Reply.ts"
+import { MockDelays } from "./lib/criticalPath.ts"
 import { oneReply, replyPorts } from "./lib/replyRig.ts"
 
 const replies = Number(process.argv[2] ?? 3000)
@@ -20,13 +24,22 @@ if (!Number.isInteger(replies) || replies < 1 || replies > 20_000 || !Number.isI
   process.exit(2)
 }
 
-const mocks = {
-  ...MockDefaults,
-  llmFirstTokenDelayMs: 0,
-  llmTokensPerSecond: 1_000_000,
-  ttsFirstByteDelayMs: 0,
-  enrichmentDelayMs: 0
-}
+const paced = process.env.BENCH_REPLY_PACED === "1"
+const mocks = paced
+  ? {
+      ...MockDefaults,
+      llmFirstTokenDelayMs: MockDelays.llmFirstTokenMs,
+      llmTokensPerSecond: MockDelays.llmTokensPerSec,
+      ttsFirstByteDelayMs: MockDelays.ttsFirstByteMs,
+      enrichmentDelayMs: 0
+    }
+  : {
+      ...MockDefaults,
+      llmFirstTokenDelayMs: 0,
+      llmTokensPerSecond: 1_000_000,
+      ttsFirstByteDelayMs: 0,
+      enrichmentDelayMs: 0
+    }
 
 let scavenges = 0
 let scavengeMs = 0
@@ -93,7 +106,7 @@ const program = Effect.gen(function* () {
     gcObserver.disconnect()
     const perReplyUs = (cpu.user + cpu.system) / replies
     console.log(
-      `${replies} replies, ${concurrent} at a time, ${Math.round(wallMs)} ms: ${perReplyUs.toFixed(0)} µs CPU per reply, ` +
+      `${replies} replies${paced ? " (paced)" : ""}, ${concurrent} at a time, ${Math.round(wallMs)} ms: ${perReplyUs.toFixed(0)} µs CPU per reply, ` +
         `${((scavenges / replies) * 1000).toFixed(1)} scavenges per 1000 replies (${scavengeMs.toFixed(0)} ms in all), ` +
         `${(events / replies).toFixed(1)} events and ${(audioFrames / replies).toFixed(1)} audio frames per reply`
     )
