@@ -1,6 +1,6 @@
 // Composes the whole server from its layers. Build order matters for shutdown: the drain is built last so it is
 // released first, while the HTTP server and the sessions' providers are still up.
-import { Layer } from "effect"
+import { Layer, Scheduler } from "effect"
 import { AppConfig } from "./config/AppConfig.ts"
 import { GaugeSampler } from "./observability/GaugeSampler.ts"
 import { LoggingLive } from "./observability/Logging.ts"
@@ -14,6 +14,7 @@ import type { Stt } from "./pipeline/Stt.ts"
 import type { Tts } from "./pipeline/Tts.ts"
 import { ProtectionLive } from "./protection/ProtectionLive.ts"
 import { ProvidersLive } from "./providers/Providers.ts"
+import { DrainingScheduler } from "./runtime/DrainingScheduler.ts"
 import { HttpServerLive } from "./server/HttpServer.ts"
 import { ShutdownDrain } from "./server/ShutdownDrain.ts"
 import { SessionRegistry } from "./session/SessionRegistry.ts"
@@ -40,7 +41,9 @@ export const makeApp = <E1, E2>(
     Layer.provideMerge(core),
     // Metrics registry, tracer and OTLP export under everything: built first, released (flushed) last.
     Layer.provide(ObservabilityLive.pipe(Layer.provide(AppConfig.layer))),
-    Layer.provide(LoggingLive.pipe(Layer.provide(AppConfig.layer)))
+    Layer.provide(LoggingLive.pipe(Layer.provide(AppConfig.layer))),
+    // Every fiber of the server, from the layers' own to each session's, on one draining scheduler (decision 38).
+    Layer.provide(Layer.succeed(Scheduler.Scheduler, new DrainingScheduler()))
   )
 }
 
