@@ -11,9 +11,10 @@
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { PerformanceObserver } from "node:perf_hooks"
-import { Effect } from "effect"
+import { Effect, Scheduler } from "effect"
 import { MockDefaults } from "../src/config/MockSettings.ts"
 import type { ReplyIO } from "../src/pipeline/Reply.ts"
+import { DrainingScheduler } from "../src/runtime/DrainingScheduler.ts"
 import { MockDelays } from "./lib/criticalPath.ts"
 import { oneReply, replyPorts } from "./lib/replyRig.ts"
 
@@ -113,4 +114,5 @@ const program = Effect.gen(function* () {
   }).pipe(Effect.provide(replyPorts(mocks)))
 })
 
-await Effect.runPromise(program)
+// On the server's scheduler (decision 38), as every fiber of the server runs.
+await Effect.runPromise(Effect.provideService(program, Scheduler.Scheduler, new DrainingScheduler()))

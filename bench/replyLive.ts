@@ -9,9 +9,10 @@ import { readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { writeHeapSnapshot } from "node:v8"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Scheduler } from "effect"
 import { MockDefaults } from "../src/config/MockSettings.ts"
 import type { ReplyIO } from "../src/pipeline/Reply.ts"
+import { DrainingScheduler } from "../src/runtime/DrainingScheduler.ts"
 import { MockDelays } from "./lib/criticalPath.ts"
 import { oneReply, replyPorts } from "./lib/replyRig.ts"
 
@@ -87,4 +88,7 @@ const program = Effect.gen(function* () {
   }
 })
 
-Effect.runPromise(Effect.provide(program, replyPorts(mocks)))
+// On the server's scheduler (decision 38), as every fiber of the server runs.
+Effect.runPromise(
+  Effect.provide(program, replyPorts(mocks)).pipe(Effect.provideService(Scheduler.Scheduler, new DrainingScheduler()))
+)
