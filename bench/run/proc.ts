@@ -166,14 +166,15 @@ export const startTarget = async (
 }
 
 /**
- * The Node flags of a checkout's `npm start` (`node <flags> src/main.ts`), so the benchmark runs each server as it
+ * The Node flags of a checkout's `npm start` (every word between `node` and `src/main.ts`), so the benchmark runs each server as it
  * is deployed: e.g. the young-generation size of decision 37. None for a checkout whose start script has none.
  */
 export const startCommandFlags = (dir: string = Root): Array<string> => {
   const scripts = (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { scripts?: { start?: string } })
     .scripts
-  const words = (scripts?.start ?? "").split(/\s+/)
-  return words[0] === "node" ? words.slice(1).filter((word) => word.startsWith("--")) : []
+  const words = (scripts?.start ?? "").split(/\s+/).filter((word) => word.length > 0)
+  const script = words.indexOf("src/main.ts")
+  return words[0] === "node" && script > 0 ? words.slice(1, script) : []
 }
 
 /**

@@ -179,7 +179,11 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
   /** Writes what waits now (the spill file, then batches back to back); what arrives meanwhile waits its turn. */
   const writeWaiting = Effect.gen(function* () {
     let rounds = (spilled > 0 ? 1 : 0) + Math.ceil(pending.length / settings.batchSize)
-    while (rounds-- > 0 && hasWork()) yield* writeOnce
+    while (rounds-- > 0 && hasWork()) {
+      // Records keep arriving during a long round: past the limit the oldest still go to the spill file first.
+      yield* spillOverflow
+      yield* writeOnce
+    }
   })
 
   const writerLoop = Effect.gen(function* () {

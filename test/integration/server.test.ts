@@ -56,6 +56,8 @@ describe("server: sessions end to end", () => {
     const order = client.events.map((e) => e.type)
     expect(order.indexOf("transcript.final")).toBeLessThan(order.indexOf("response.audio.start"))
     expect(order.indexOf("response.audio.done")).toBeLessThan(order.indexOf("response.done"))
+    // Every provider stream of the session ran on the server's own scheduler (decision 38).
+    expect([...server.counts.schedulers]).toEqual(["DrainingScheduler"])
     await client.close()
   })
 

@@ -1,6 +1,6 @@
 // Layers for pipeline and session tests: configuration from a record, mock ports, and counters that prove
 // every provider stream a session opened was closed again.
-import { ConfigProvider, Effect, Layer, Stream } from "effect"
+import { ConfigProvider, Effect, Fiber, Layer, Scheduler, Stream } from "effect"
 import { AppConfig } from "../../src/config/AppConfig.ts"
 import type { StoreRecord } from "../../src/persistence/Records.ts"
 import { SessionStore } from "../../src/persistence/SessionStore.ts"
@@ -37,6 +37,8 @@ export class OpenCounts {
   tts = 0
   enrich = 0
   opened = 0
+  /** The class name of the fiber scheduler each provider stream was opened on. */
+  readonly schedulers = new Set<string>()
   total() {
     return this.stt + this.llm + this.tts + this.enrich
   }
@@ -46,6 +48,7 @@ const counted = <A, E, R>(stream: Stream.Stream<A, E, R>, counts: OpenCounts, po
   Stream.suspend(() => {
     counts[port]++
     counts.opened++
+    counts.schedulers.add(Fiber.getCurrent()?.getRef(Scheduler.Scheduler).constructor.name ?? "no fiber")
     return stream.pipe(
       Stream.ensuring(
         Effect.sync(() => {
