@@ -170,8 +170,19 @@ export const makeBufferedStore = Effect.fnUntraced(function* <E>(
           error: String(error)
         })
       }
-      // Wait out the backoff, but wake early to spill when the buffer overflows meanwhile.
-      yield* Effect.raceFirst(Effect.sleep(yield* backoffDelay(settings, failures)), Queue.take(overflow))
+      // Wait out the whole backoff; when the buffer overflows meanwhile, spill at once and go on waiting (a retry per
+      // overflowing record would hammer a database that is down).
+      const until = now + Duration.toMillis(yield* backoffDelay(settings, failures))
+      while (true) {
+        const left = until - (yield* Clock.currentTimeMillis)
+        if (left <= 0) return
+        const overflowed = yield* Effect.raceFirst(
+          Effect.as(Effect.sleep(left), false),
+          Effect.as(Queue.take(overflow), true)
+        )
+        if (!overflowed) return
+        yield* spillOverflow
+      }
     })
 
   const hasWork = () => pending.length > 0 || spilled > 0

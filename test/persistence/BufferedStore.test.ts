@@ -276,6 +276,37 @@ describe("BufferedStore", () => {
     })
   )
 
+  it.effect(
+    "records overflowing while the database is down are spilled at once, without cutting the backoff short",
+    () =>
+      Effect.gen(function* () {
+        const db = new FakeDatabase()
+        db.up = false
+        const spill = memorySpill()
+        yield* withStore(db, spill, settings(), (store) =>
+          Effect.gen(function* () {
+            yield* recordAll(store, 0, 10)
+            yield* TestClock.adjust(50)
+            yield* settle
+            assert.strictEqual(db.attempts, 1, "the first write failed; the backoff (80–120 ms) runs")
+            // One record over the limit at a time during the backoff, as a steady stream of turns would bring them.
+            for (let n = 10; n < 20; n++) {
+              yield* store.record(started(n))
+              yield* TestClock.adjust(5)
+              yield* settle
+            }
+            assert.strictEqual(db.attempts, 1, "no retry before the backoff is over")
+            const health = yield* store.health
+            assert.strictEqual(health.pending, 10)
+            assert.strictEqual(health.spilled, 10, "each overflowing record went to the spill file right away")
+            yield* TestClock.adjust(70)
+            yield* settle
+            assert.strictEqual(db.attempts, 2, "the retry comes when the backoff ends")
+          })
+        )
+      })
+  )
+
   it.effect("shutdown writes what waits; with the database down it spills, and the next start replays it", () =>
     Effect.gen(function* () {
       const spill = memorySpill()
