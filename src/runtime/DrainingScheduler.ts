@@ -49,7 +49,8 @@ class DrainingDispatcher implements Scheduler.SchedulerDispatcher {
     try {
       for (let round = 0; round < this.budget.maxRounds && this.buckets.length > 0; round++) {
         if (round > 0 && performance.now() - started >= this.budget.maxMs) break
-        failure ??= this.runRound()
+        const roundFailure = this.runRound()
+        failure ??= roundFailure
       }
     } finally {
       this.running = false
