@@ -14,9 +14,9 @@ export interface Outbox {
   /** Queues a reply audio frame of `turn`. */
   readonly audio: (pcm: Uint8Array, turn: number) => Effect.Effect<void>
   /**
-   * Drops the audio of `turn` still waiting in the queue: after a cancel the client hears nothing more of it.
-   * Text and events already queued still go out, so the client's text matches what the history keeps. (Written on
-   * the spot, nothing waits here: what the socket holds already is the client's.)
+   * Drops the audio of `turn` not written yet (still queued, or sent later by a reply that is still ending): after a
+   * cancel the client hears nothing more of it. Text and events still go out, so the client's text matches what the
+   * history keeps. Written on the spot, what the socket holds already is the client's.
    */
   readonly discardAudio: (turn: number) => Effect.Effect<void>
   /** Writes what is queued, then closes the connection with `code`; later sends are dropped. */
@@ -43,20 +43,22 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, max
   let overflowed = false
   let closed = false
   /**
-   * The frames to write now, in order: a cancelled turn's audio left out. A frame that would take the bytes waiting in
-   * the socket past the bound trips `overflowed` (unless nothing waits at all), and it and all later frames are dropped.
+   * Whether a frame of `size` bytes may join the `pending` bytes waiting in the socket. One that would take them past
+   * the bound (unless nothing waits at all) trips `overflowed`: it and every later frame are dropped.
    */
+  const fits = (pending: number, size: number) => {
+    if (pending + size > maxPendingBytes && pending !== 0) overflowed = true
+    return !overflowed
+  }
+  const isDiscarded = (audioOfTurn: number | undefined) => audioOfTurn !== undefined && discarded.has(audioOfTurn)
+  /** The frames to write now, in order: a cancelled turn's audio left out, nothing from the first that does not fit. */
   const admit = (frames: ReadonlyArray<Frame>) => {
     const batch: Array<string | Uint8Array> = []
     let pending = transport.pendingBytes?.() ?? 0
     for (const frame of frames) {
-      if (overflowed) break
-      if (frame.audioOfTurn !== undefined && discarded.has(frame.audioOfTurn)) continue
+      if (isDiscarded(frame.audioOfTurn)) continue
       const size = sizeOf(frame.data)
-      if (pending + size > maxPendingBytes && pending !== 0) {
-        overflowed = true
-        break
-      }
+      if (!fits(pending, size)) break
       batch.push(frame.data)
       pending += size
     }
@@ -73,16 +75,15 @@ export const makeOutbox = Effect.fnUntraced(function* (transport: Transport, max
   if (sendNow !== undefined) {
     // Written on the spot, by the fiber that produced the frame: no queue, no writer fiber to wake (the socket's cork
     // still gathers a burst into one system call). Later sends after close are dropped.
-    const write = (frame: () => Frame) =>
-      Effect.suspend(() => {
-        if (closed || overflowed) return Effect.void
-        const batch = admit([frame()])
-        if (batch.length > 0) sendNow(batch)
-        return overflowed ? tripped : Effect.void
-      })
+    const write = (data: string | Uint8Array, audioOfTurn?: number): Effect.Effect<void> => {
+      if (closed || overflowed || isDiscarded(audioOfTurn)) return Effect.void
+      if (!fits(transport.pendingBytes?.() ?? 0, sizeOf(data))) return tripped
+      sendNow([data])
+      return Effect.void
+    }
     const direct: Outbox = {
-      event: (event) => write(() => ({ data: JSON.stringify(event) })),
-      audio: (pcm, turn) => write(() => ({ data: pcm, audioOfTurn: turn })),
+      event: (event) => Effect.suspend(() => write(JSON.stringify(event))),
+      audio: (pcm, turn) => Effect.suspend(() => write(pcm, turn)),
       discardAudio,
       close: (code, reason) =>
         Effect.suspend(() => {

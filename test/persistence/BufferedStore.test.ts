@@ -88,6 +88,21 @@ const withStore = <A, E>(
     return result
   })
 
+/** A store over a database that is down from the start (switch `db.up` to bring it back). */
+const withDatabaseDown = <A, E>(
+  s: BufferedStoreSettings,
+  use: (
+    store: Effect.Success<ReturnType<typeof makeBufferedStore<string>>>,
+    db: FakeDatabase,
+    spill: Spill
+  ) => Effect.Effect<A, E>
+) => {
+  const db = new FakeDatabase()
+  db.up = false
+  const spill = memorySpill()
+  return withStore(db, spill, s, (store) => use(store, db, spill))
+}
+
 const spillLines = (spill: Spill) =>
   spill
     .text()
@@ -189,10 +204,7 @@ describe("BufferedStore", () => {
     "while the database is down records wait, health says degraded, and all land in order after it returns",
     () =>
       Effect.gen(function* () {
-        const db = new FakeDatabase()
-        db.up = false
-        const spill = memorySpill()
-        yield* withStore(db, spill, settings({ bufferMax: 100 }), (store) =>
+        yield* withDatabaseDown(settings({ bufferMax: 100 }), (store, db) =>
           Effect.gen(function* () {
             yield* recordAll(store, 0, 6)
             yield* TestClock.adjust(50)
@@ -216,10 +228,7 @@ describe("BufferedStore", () => {
 
   it.effect("retries back off: 100 ms, then 200 ms, each ±20 %", () =>
     Effect.gen(function* () {
-      const db = new FakeDatabase()
-      db.up = false
-      const spill = memorySpill()
-      yield* withStore(db, spill, settings(), (store) =>
+      yield* withDatabaseDown(settings(), (store, db) =>
         Effect.gen(function* () {
           yield* settle
           yield* store.record(started(0))
@@ -246,10 +255,7 @@ describe("BufferedStore", () => {
 
   it.effect("past the buffer limit the oldest records are spilled to disk, not dropped, and replayed first", () =>
     Effect.gen(function* () {
-      const db = new FakeDatabase()
-      db.up = false
-      const spill = memorySpill()
-      yield* withStore(db, spill, settings(), (store) =>
+      yield* withDatabaseDown(settings(), (store, db, spill) =>
         Effect.gen(function* () {
           yield* recordAll(store, 0, 25)
           yield* TestClock.adjust(50)
@@ -280,10 +286,7 @@ describe("BufferedStore", () => {
     "records overflowing while the database is down are spilled at once, without cutting the backoff short",
     () =>
       Effect.gen(function* () {
-        const db = new FakeDatabase()
-        db.up = false
-        const spill = memorySpill()
-        yield* withStore(db, spill, settings(), (store) =>
+        yield* withDatabaseDown(settings(), (store, db) =>
           Effect.gen(function* () {
             yield* recordAll(store, 0, 10)
             yield* TestClock.adjust(50)

@@ -1,7 +1,7 @@
 // The outbox over a transport that sends on the spot (sendNow, as the WebSocket transport does): each frame is
 // written by the fiber that produced it, before its send returns, in order; the bound on bytes waiting in the socket
-// still trips `overflowed` and drops what follows; after close nothing more is written. (The queued mode, over a
-// transport whose sends may wait, is covered by the session tests with TestTransport.)
+// still trips `overflowed` and drops what follows; a discarded turn's audio is dropped; after close nothing more is
+// written. (The queued mode, over a transport whose sends may wait, is covered by the session tests with TestTransport.)
 import { assert, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { makeOutbox } from "../../src/session/Outbox.ts"
@@ -94,5 +94,19 @@ it.effect("close closes the connection once; sends after it are dropped", () =>
     yield* outbox.event({ type: "pong", id: 2 })
     assert.deepStrictEqual(socket.closed(), { code: 1000, reason: "bye" })
     assert.deepStrictEqual(socket.written, [JSON.stringify({ type: "pong", id: 1 })])
+  }).pipe(Effect.scoped)
+)
+
+it.effect("after discardAudio(turn) that turn's audio is dropped; its events and other turns' audio still go out", () =>
+  Effect.gen(function* () {
+    const socket = syncTransport()
+    const outbox = yield* makeOutbox(socket.transport)
+    const cancelled = new Uint8Array([7])
+    const next = new Uint8Array([8])
+    yield* outbox.discardAudio(7)
+    yield* outbox.audio(cancelled, 7)
+    yield* outbox.event({ type: "pong", id: 1 })
+    yield* outbox.audio(next, 8)
+    assert.deepStrictEqual(socket.written, [JSON.stringify({ type: "pong", id: 1 }), next])
   }).pipe(Effect.scoped)
 )
