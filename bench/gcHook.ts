@@ -2,6 +2,7 @@
 // collection and prints one `BENCH_MEM {json}` line with memory, open-handle counts and the target's own stalls since
 // the previous reading (below). Never loaded in production.
 import { constants, PerformanceObserver } from "node:perf_hooks"
+import { getHeapSpaceStatistics } from "node:v8"
 
 const gc = (globalThis as { gc?: () => void }).gc
 
@@ -48,7 +49,10 @@ process.on("SIGUSR2", () => {
   gc?.()
   const memory = process.memoryUsage()
   const handles = process.getActiveResourcesInfo().length
-  process.stdout.write(`BENCH_MEM ${JSON.stringify({ ...memory, handles, gc: gc !== undefined, stalls })}\n`)
+  // Bytes V8 holds per heap space after the collection (new, old, code, large_object, …): where RSS above the live
+  // heap sits.
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]))
+  process.stdout.write(`BENCH_MEM ${JSON.stringify({ ...memory, handles, gc: gc !== undefined, stalls, spaces })}\n`)
   // The next window starts after this reading's own (forced) pause.
   lastTick = performance.now()
   loopStalls = 0

@@ -70,6 +70,8 @@ export interface Memory {
   readonly handles: number
   /** Since the previous reading; absent from targets of checkouts whose gcHook.ts predates it. */
   readonly stalls?: TargetStalls | undefined
+  /** Bytes V8 holds per heap space after the collection; absent from older checkouts' gcHook.ts. */
+  readonly spaces?: Readonly<Record<string, number>> | undefined
 }
 
 export interface Target {
