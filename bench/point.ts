@@ -4,10 +4,8 @@
 // BENCH_BASELINE=<rounds 1..5>: the raw `ws` baseline too, calibrated on the server's reply as in `npm run bench`, and
 // the point measured on both, alternating, that many times each (for side-by-side costs, e.g. with BENCH_SPEECH_MS=0).
 import { randomBytes } from "node:crypto"
-import { MockDelays } from "./lib/criticalPath.ts"
-import { toSchedule } from "./lib/schedule.ts"
-import { freePort, startServerUnderTest, startTarget, type Target } from "./run/proc.ts"
-import { calibrate, connectBurst, describeStalls, streamStep } from "./run/scenarios.ts"
+import { startServerUnderTest, type Target } from "./run/proc.ts"
+import { connectBurst, describeStalls, startCalibratedBaseline, streamStep } from "./run/scenarios.ts"
 
 const sessions = Number(process.argv[2] ?? 100)
 const seconds = Number(process.argv[3] ?? 8)
@@ -60,16 +58,7 @@ try {
   if (baselineRounds === 0) {
     await measure(server)
   } else {
-    const calibration = await calibrate(server, secret)
-    const port = await freePort()
-    const config = {
-      port,
-      secret,
-      schedule: toSchedule(calibration.recorded),
-      endpointSilenceMs: MockDelays.endpointSilenceMs,
-      threshold: MockDelays.speechThreshold
-    }
-    baseline = await startTarget("baseline", "bench/baseline.ts", [JSON.stringify(config)], {}, port)
+    baseline = (await startCalibratedBaseline(server, secret)).baseline
     for (let round = 1; round <= baselineRounds; round++) {
       for (const target of round % 2 === 1 ? [server, baseline] : [baseline, server]) await measure(target)
     }

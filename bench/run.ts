@@ -7,26 +7,17 @@ import { randomBytes } from "node:crypto"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { CriticalPathMs, databaseName, MockDelays } from "./lib/criticalPath.ts"
-import { toSchedule } from "./lib/schedule.ts"
 import { round, slope } from "./lib/stats.ts"
 import { Plans } from "./run/plan.ts"
-import {
-  freePort,
-  pinning,
-  Root,
-  startCommandFlags,
-  startServerUnderTest,
-  startTarget,
-  type Target
-} from "./run/proc.ts"
+import { pinning, Root, startCommandFlags, startServerUnderTest, type Target } from "./run/proc.ts"
 import { machine, table, writeDocs } from "./run/report.ts"
 import {
-  calibrate,
   connectBurst,
   describeStalls,
   type LeakRound,
   leakRound,
   type StepResult,
+  startCalibratedBaseline,
   streamStep
 } from "./run/scenarios.ts"
 
@@ -43,22 +34,14 @@ log(
 const server = await startServerUnderTest(secret, {}, serverDir)
 let baseline: Target | undefined
 try {
-  const calibration = await calibrate(server, secret)
-  const schedule = toSchedule(calibration.recorded)
+  const started = await startCalibratedBaseline(server, secret)
+  baseline = started.baseline
+  const { calibration, schedule } = started
   const replyBytes = schedule.reduce((n, b) => n + b.frameBytes.reduce((m, x) => m + x, 0), 0)
   log(
     `calibration: first audio ${calibration.firstAudioMs.map((x) => x.toFixed(1)).join(", ")} ms; ` +
       `${schedule.length} bursts, ${replyBytes} bytes per reply`
   )
-  const baselinePort = await freePort()
-  const baselineConfig = {
-    port: baselinePort,
-    secret,
-    schedule,
-    endpointSilenceMs: MockDelays.endpointSilenceMs,
-    threshold: MockDelays.speechThreshold
-  }
-  baseline = await startTarget("baseline", "bench/baseline.ts", [JSON.stringify(baselineConfig)], {}, baselinePort)
   const targets = { server, baseline }
 
   const steps: Array<StepResult> = []

@@ -3,8 +3,9 @@
 import { FrameMs } from "../lib/audio.ts"
 import { CriticalPathMs, MockDelays } from "../lib/criticalPath.ts"
 import type { LoadgenConfig, LoadgenResult } from "../lib/loadgenTypes.ts"
+import { toSchedule } from "../lib/schedule.ts"
 import { percentile, round, summary } from "../lib/stats.ts"
-import { type Memory, runLoadgen, type Target, type TargetStalls } from "./proc.ts"
+import { freePort, type Memory, runLoadgen, startTarget, type Target, type TargetStalls } from "./proc.ts"
 
 export interface Timing {
   readonly rampMs: number
@@ -142,6 +143,25 @@ export const calibrate = async (target: Target, secret: string) => {
     deadlineMs: 30_000
   })
   return result
+}
+
+/**
+ * The raw `ws` baseline (bench/baseline.ts) on a free port, set to replay the reply the server gave in a calibration
+ * turn (same frame sizes and bursts) after the same critical path.
+ */
+export const startCalibratedBaseline = async (server: Target, secret: string) => {
+  const calibration = await calibrate(server, secret)
+  const schedule = toSchedule(calibration.recorded)
+  const port = await freePort()
+  const config = {
+    port,
+    secret,
+    schedule,
+    endpointSilenceMs: MockDelays.endpointSilenceMs,
+    threshold: MockDelays.speechThreshold
+  }
+  const baseline = await startTarget("baseline", "bench/baseline.ts", [JSON.stringify(config)], {}, port)
+  return { baseline, calibration, schedule }
 }
 
 export interface LeakRound {
