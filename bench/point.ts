@@ -58,7 +58,11 @@ try {
   if (baselineRounds === 0) {
     await measure(server)
   } else {
-    baseline = (await startCalibratedBaseline(server, secret)).baseline
+    const started = await startCalibratedBaseline(server, secret)
+    baseline = started.baseline
+    console.log(
+      `calibration: first audio ${started.calibration.firstAudioMs.map((x) => x.toFixed(1)).join(", ")} ms; ${started.schedule.length} bursts`
+    )
     for (let round = 1; round <= baselineRounds; round++) {
       for (const target of round % 2 === 1 ? [server, baseline] : [baseline, server]) await measure(target)
     }

@@ -142,7 +142,11 @@ export const startTarget = async (
       () => false
     )
     if (ok) break
-    if (Date.now() > deadline) throw new Error(`${name} did not answer /healthz within 60 s:\n${stderr}`)
+    if (Date.now() > deadline) {
+      // Not left running pinned to the target's core.
+      child.kill("SIGKILL")
+      throw new Error(`${name} did not answer /healthz within 60 s:\n${stderr}`)
+    }
     await new Promise((r) => setTimeout(r, 200))
   }
   return {

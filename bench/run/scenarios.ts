@@ -152,6 +152,11 @@ export const calibrate = async (target: Target, secret: string) => {
 export const startCalibratedBaseline = async (server: Target, secret: string) => {
   const calibration = await calibrate(server, secret)
   const schedule = toSchedule(calibration.recorded)
+  if (schedule.length === 0) {
+    throw new Error(
+      `calibration: the server's turn gave no reply audio (errors ${JSON.stringify(calibration.errorEvents)})`
+    )
+  }
   const port = await freePort()
   const config = {
     port,
