@@ -1,7 +1,8 @@
 // The raw baseline: a minimal `ws` server doing the least work equivalent to the server under test. It checks the
 // same HS256 JWT, answers `session.start` and `ping`, finds the end of speech with the same energy endpointer as the
 // mock STT, and after the same configured delays sends reply audio bursts of the same sizes, framed by
-// `response.audio.start` / `response.audio.done`. `node bench/baseline.ts '<json>'`; prints `Listening on <port>`.
+// `response.audio.start` / `response.audio.done`; a `response.cancel` stops the reply's bursts still to come and is
+// answered with `response.cancelled`. `node bench/baseline.ts '<json>'`; prints `Listening on <port>`.
 
 import { createServer } from "node:http"
 import type { Duplex } from "node:stream"
@@ -74,7 +75,12 @@ wss.on("connection", (ws) => {
     }
     const message = JSON.parse(String(data)) as { type: string; id?: unknown }
     if (message.type === "ping") ws.send(JSON.stringify({ type: "pong", id: message.id }))
-    else if (message.type === "session.start") {
+    else if (message.type === "response.cancel") {
+      if (timers.size === 0) return
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      ws.send(JSON.stringify({ type: "response.cancelled", turn, reason: "client_cancel", textSent: "" }))
+    } else if (message.type === "session.start") {
       ws.send(JSON.stringify({ type: "session.started", sessionId: String(active), input: format, output: format }))
     }
   })

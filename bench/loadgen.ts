@@ -100,6 +100,8 @@ const finish = async () => {
     pingsUnanswered: unanswered,
     turnsDone: metrics.turnsDone,
     turnsCancelled: metrics.turnsCancelled,
+    cancelsSent: metrics.cancelsSent,
+    cancelMs: metrics.cancelMs,
     turnsMissingAudio: metrics.turnsMissingAudio,
     lostBytes: metrics.lostBytes,
     lostTurns: metrics.lostTurns,

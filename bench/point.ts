@@ -3,6 +3,8 @@
 // frame and the server's own stage latencies. BENCH_CPU_PROF=<dir> writes the server's CPU profile there.
 // BENCH_BASELINE=<rounds 1..5>: the raw `ws` baseline too, calibrated on the server's reply as in `npm run bench`, and
 // the point measured on both, alternating, that many times each (for side-by-side costs, e.g. with BENCH_SPEECH_MS=0).
+// BENCH_CANCEL_EVERY=<k>: every k-th measured turn of a session is cancelled at its first audio, and the time from
+// `response.cancel` to `response.cancelled` is printed (barge-in latency).
 import { randomBytes } from "node:crypto"
 import { startServerUnderTest, type Target } from "./run/proc.ts"
 import { connectBurst, describeStalls, startCalibratedBaseline, streamStep } from "./run/scenarios.ts"
@@ -10,6 +12,8 @@ import { connectBurst, describeStalls, startCalibratedBaseline, streamStep } fro
 const sessions = Number(process.argv[2] ?? 100)
 const seconds = Number(process.argv[3] ?? 8)
 const baselineRounds = Number(process.env.BENCH_BASELINE ?? 0)
+// BENCH_CANCEL_EVERY=<k>: every k-th measured turn of a session is cancelled as its first audio arrives (barge-in).
+const cancelEvery = Number(process.env.BENCH_CANCEL_EVERY ?? 0)
 if (
   !Number.isInteger(sessions) ||
   sessions < 1 ||
@@ -17,9 +21,13 @@ if (
   !(seconds > 0 && seconds <= 120) ||
   !Number.isInteger(baselineRounds) ||
   baselineRounds < 0 ||
-  baselineRounds > 5
+  baselineRounds > 5 ||
+  !Number.isInteger(cancelEvery) ||
+  cancelEvery < 0
 ) {
-  console.error("usage: [BENCH_BASELINE=0..5] node bench/point.ts <sessions 1..5000> [measure seconds 1..120]")
+  console.error(
+    "usage: [BENCH_BASELINE=0..5] [BENCH_CANCEL_EVERY=k] node bench/point.ts <sessions 1..5000> [measure seconds 1..120]"
+  )
   process.exit(2)
 }
 const secret = randomBytes(32).toString("hex")
@@ -41,7 +49,8 @@ try {
       holdMs: 1500,
       turnPeriodMs: 5000,
       // BENCH_SPEECH_MS=0: silence only (no turns), to separate the cost of incoming audio from that of replies.
-      speechMs: Number(process.env.BENCH_SPEECH_MS ?? 1200)
+      speechMs: Number(process.env.BENCH_SPEECH_MS ?? 1200),
+      cancelEvery
     })
     const stages = Object.entries(step.stagesMs)
       .map(([k, v]) => `${k} ${v.p50}/${v.p99}`)
@@ -52,6 +61,9 @@ try {
         `  cpu ${step.cpuUsPerFrame} µs/frame (${step.cpuPct} % of a core); heap ${step.heapPerSessionKB} KB/session; rss ${step.rssPerSessionKB} KB/session; generator lag p99 ${step.generatorLagMs.p99} ms\n` +
         `  target stalls: ${describeStalls(step.targetStalls)}\n` +
         (stages === "" ? "" : `  server stages p50/p99 ms: ${stages}\n`) +
+        (cancelEvery === 0
+          ? ""
+          : `  cancel → response.cancelled p50/p99 ${step.cancelMs.p50}/${step.cancelMs.p99} ms (${step.cancelMs.count} answered of ${step.cancelsSent} sent)\n`) +
         `  errors ${JSON.stringify(step.errors)}`
     )
   }

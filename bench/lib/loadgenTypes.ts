@@ -21,6 +21,11 @@ export interface LoadgenConfig {
   readonly churnFrames: number
   /** stream with one session: record the reply audio frames (offset from the end of speech, size). */
   readonly record: boolean
+  /**
+   * stream: every `cancelEvery`-th measured turn of a session is cancelled (`response.cancel`) as its first reply
+   * audio arrives, and the time to `response.cancelled` is measured; 0 or absent: no turn is cancelled.
+   */
+  readonly cancelEvery?: number
   /** Hard limit on the whole run. */
   readonly deadlineMs: number
 }
@@ -37,6 +42,9 @@ export interface LoadgenResult {
   readonly pingsUnanswered: number
   readonly turnsDone: number
   readonly turnsCancelled: number
+  /** `response.cancel` sent, and the time from each to its `response.cancelled` (answered ones only). */
+  readonly cancelsSent: number
+  readonly cancelMs: ReadonlyArray<number>
   readonly turnsMissingAudio: number
   readonly lostBytes: number
   readonly lostTurns: number

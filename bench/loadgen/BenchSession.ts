@@ -27,6 +27,7 @@ import {
 const SpeechWire = SpeechFrames.map((frame) => clientFrame(Opcode.binary, frame))
 const SilenceWire = clientFrame(Opcode.binary, SilenceFrame)
 const SessionStartWire = clientTextFrame(JSON.stringify({ type: "session.start", client: { name: "bench" } }))
+const CancelWire = clientTextFrame(JSON.stringify({ type: "response.cancel" }))
 
 /** One read buffer for every socket: reads are handled synchronously, one at a time, and nothing keeps the bytes. */
 const ReadBuffer = Buffer.allocUnsafe(256 * 1024)
@@ -64,6 +65,11 @@ export class BenchSession implements FrameHandler {
   private turnBytes = 0
   private gotAudio = false
   private armed = false
+  /** Measured turns so far (every `cancelEvery`-th is cancelled), and when the pending cancel was written. */
+  private measuredTurns = 0
+  private cancelSentAt: number | undefined
+  /** This turn was cancelled: its reply audio stops short of `response.audio.done`'s count by design. */
+  private cancelledTurn = false
   private readonly speechSlots: number
   private readonly endSlot: number
   private readonly periodSlots: number
@@ -172,7 +178,7 @@ export class BenchSession implements FrameHandler {
         return
       case "response.audio.done":
         this.metrics.audioDoneBytes = event.bytes ?? 0
-        if ((event.bytes ?? 0) > this.turnBytes && this.endMeasured) {
+        if ((event.bytes ?? 0) > this.turnBytes && this.endMeasured && !this.cancelledTurn) {
           this.metrics.lostBytes += (event.bytes ?? 0) - this.turnBytes
           this.metrics.lostTurns++
         }
@@ -191,6 +197,10 @@ export class BenchSession implements FrameHandler {
       }
       case "response.cancelled":
         if (this.endMeasured) this.metrics.turnsCancelled++
+        if (this.cancelSentAt !== undefined) {
+          this.metrics.cancelMs.push(performance.now() - this.cancelSentAt)
+          this.cancelSentAt = undefined
+        }
         return
       case "error":
         this.metrics.countError(event.code ?? "unknown")
@@ -205,10 +215,23 @@ export class BenchSession implements FrameHandler {
       if (this.config.record || (!this.gotAudio && this.endMeasured)) {
         const now = performance.now()
         if (this.config.record) this.metrics.recorded.push([now - this.endOfSpeechAt, bytes])
-        if (!this.gotAudio && this.endMeasured) this.metrics.firstAudioMs.push(now - this.endOfSpeechAt)
+        if (!this.gotAudio && this.endMeasured) {
+          this.metrics.firstAudioMs.push(now - this.endOfSpeechAt)
+          this.cancelIfDue()
+        }
       }
       this.gotAudio = true
     }
+  }
+
+  /** A barge-in on every `cancelEvery`-th measured turn, as its first audio arrives; timed from the write. */
+  private cancelIfDue() {
+    const every = this.config.cancelEvery ?? 0
+    if (every <= 0 || ++this.measuredTurns % every !== 0 || this.cancelSentAt !== undefined) return
+    this.cancelledTurn = true
+    this.metrics.cancelsSent++
+    this.socket.write(CancelWire)
+    this.cancelSentAt = performance.now()
   }
 
   /** `ws` answers pings with a pong carrying the same payload. */
@@ -258,6 +281,7 @@ export class BenchSession implements FrameHandler {
       // speech at all, BENCH_SPEECH_MS=0, there is no turn to wait for.)
       this.endOfSpeechAt = performance.now()
       this.armed = false
+      this.cancelledTurn = false
       this.endMeasured = this.metrics.measuring
       this.gotAudio = false
     }

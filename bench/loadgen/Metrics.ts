@@ -7,6 +7,8 @@ export class Metrics {
   readonly startedMs: Array<number> = []
   readonly firstAudioMs: Array<number> = []
   readonly pongMs: Array<number> = []
+  /** From a `response.cancel` written to its `response.cancelled`. */
+  readonly cancelMs: Array<number> = []
   readonly lagMs: Array<number> = []
   readonly errorEvents: Record<string, number> = {}
   readonly recorded: Array<readonly [number, number]> = []
@@ -14,6 +16,7 @@ export class Metrics {
   readonly stages: Record<string, Array<number>> = {}
   turnsDone = 0
   turnsCancelled = 0
+  cancelsSent = 0
   turnsMissingAudio = 0
   lostBytes = 0
   lostTurns = 0

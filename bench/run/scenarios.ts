@@ -13,6 +13,8 @@ export interface Timing {
   readonly holdMs: number
   readonly turnPeriodMs: number
   readonly speechMs: number
+  /** Every `cancelEvery`-th measured turn of a session is cancelled at its first audio (LoadgenConfig). */
+  readonly cancelEvery?: number
 }
 
 const base = (target: Target, secret: string): Omit<LoadgenConfig, "mode" | "sessions"> => ({
@@ -57,6 +59,9 @@ export interface StepResult {
   readonly errors: Readonly<Record<string, number>>
   /** The server's own latency breakdown of the measured turns (response.done), p50/p99 per stage. */
   readonly stagesMs: Readonly<Record<string, ReturnType<typeof summary>>>
+  /** With `cancelEvery`: cancels sent, and from each `response.cancel` to its `response.cancelled`. */
+  readonly cancelsSent: number
+  readonly cancelMs: ReturnType<typeof summary>
 }
 
 /** N sessions streaming real-time turns; CPU over the window, memory after forced GC at its end. */
@@ -126,7 +131,9 @@ export const streamStep = async (target: Target, secret: string, n: number, timi
     loaded: mem,
     targetStalls: mem?.stalls ?? null,
     errors: result.errorEvents,
-    stagesMs: Object.fromEntries(Object.entries(result.stages).map(([k, v]) => [k, summary(v)]))
+    stagesMs: Object.fromEntries(Object.entries(result.stages).map(([k, v]) => [k, summary(v)])),
+    cancelsSent: result.cancelsSent,
+    cancelMs: summary(result.cancelMs)
   }
 }
 
