@@ -46,16 +46,27 @@ describe("ecosystem.config.cjs", () => {
     }
   })
 
-  it("runs the server with the Node flags of `npm start`, as the Dockerfile does (decision 37)", () => {
-    const start = (JSON.parse(read("package.json")) as { scripts: { start: string } }).scripts.start.split(" ")
+  it("runs the server with the Node flags of `npm start`, as the Dockerfile and the scale-out script do (decision 37)", () => {
+    const { scripts } = JSON.parse(read("package.json")) as { scripts: { start: string; dev: string } }
+    const start = scripts.start.split(" ")
     const flags = start.filter((word) => word.startsWith("--"))
     expect(flags).toContain("--max-semi-space-size=16")
     expect(start).toEqual(["node", ...flags, "src/main.ts"])
+    expect(scripts.dev.split(" ")).toEqual(["node", ...flags, "--watch", "src/main.ts"])
     const cmd = read("Dockerfile")
       .split("\n")
       .find((line) => line.startsWith("CMD "))!
     expect(JSON.parse(cmd.slice(4))).toEqual(["node", ...flags, "src/main.ts"])
     for (const app of apps) expect(app.node_args).toEqual(flags)
+    const launch = read("deploy/scale-out/run-two.sh")
+      .split("\n")
+      .find((line) => line.includes("src/main.ts"))!
+    const words = launch.trim().split(/\s+/)
+    expect(words.slice(words.indexOf("node"), words.indexOf("src/main.ts") + 1)).toEqual([
+      "node",
+      ...flags,
+      "src/main.ts"
+    ])
   })
 })
 
